@@ -1,0 +1,1 @@
+"""The Lantian HTTP API (FastAPI, versioned under ``/v1``)."""

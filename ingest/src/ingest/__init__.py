@@ -1,0 +1,1 @@
+"""Ingest: MQTT telemetry batches into InfluxDB, acknowledged only once they are written."""

@@ -1,0 +1,10 @@
+"""Command line entry point of ``lantian-rules``."""
+
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Say that this service has no commands yet, and fail so no one mistakes it for running."""
+    del argv
+    sys.stderr.write("lantian-rules: not built yet; see the project's open issues\n")
+    return 2

@@ -1,0 +1,1 @@
+"""Server-side storage adapters: InfluxDB over its v1-compatible HTTP API, and the SQL store."""

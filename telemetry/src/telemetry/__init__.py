@@ -1,0 +1,51 @@
+"""The wire contract between gateways and the platform.
+
+Everything that crosses MQTT is defined here and nowhere else: the payload models
+(:mod:`telemetry.payload`), the topic tree (:mod:`telemetry.topics`), the metric catalog with
+units and physically valid ranges (:mod:`telemetry.catalog`) and the HJ 212 quality letters
+(:mod:`telemetry.quality`). The package is pure: it imports no other Lantian package and does no
+I/O, so a gateway and every server share one definition.
+"""
+
+from telemetry.catalog import CATALOG, Metric, MetricKind, metric
+from telemetry.errors import PayloadError, TelemetryError, TopicError, UnknownMetricError
+from telemetry.payload import (
+    SCHEMA_VERSION,
+    Ack,
+    GatewayState,
+    GatewayStatus,
+    Reading,
+    TelemetryBatch,
+    decode_ack,
+    decode_batch,
+    decode_status,
+    encode,
+)
+from telemetry.quality import Quality
+from telemetry.topics import ROOT, Topic, TopicKind, parse_topic
+
+__all__ = [
+    "CATALOG",
+    "ROOT",
+    "SCHEMA_VERSION",
+    "Ack",
+    "GatewayState",
+    "GatewayStatus",
+    "Metric",
+    "MetricKind",
+    "PayloadError",
+    "Quality",
+    "Reading",
+    "TelemetryBatch",
+    "TelemetryError",
+    "Topic",
+    "TopicError",
+    "TopicKind",
+    "UnknownMetricError",
+    "decode_ack",
+    "decode_batch",
+    "decode_status",
+    "encode",
+    "metric",
+    "parse_topic",
+]

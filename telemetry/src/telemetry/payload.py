@@ -1,0 +1,146 @@
+"""Payload models of the messages on the topic tree, and their JSON encoding.
+
+A telemetry batch on the wire (compact JSON, UTF-8)::
+
+    {"schema": 1, "gateway": "gw-0001", "seq": 42,
+     "readings": [{"device": "pm-1", "metric": "pm25", "value": 35.0,
+                   "ts": 1764140000000, "quality": "N"}]}
+
+``seq`` increases by one per batch and per gateway and is never reused; ``ts`` is UTC epoch
+milliseconds taken at the source and kept all the way into InfluxDB, which makes a replayed batch
+overwrite itself instead of adding points. Aggregated readings also carry ``min``, ``max`` and
+``count``. Decoding is strict: no type coercion, no NaN or infinity, no unknown fields, so a
+broken gateway is noticed instead of silently reinterpreted.
+"""
+
+from enum import StrEnum
+from typing import Annotated, Literal, Self, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from telemetry.errors import PayloadError
+from telemetry.quality import Quality
+from telemetry.topics import IDENTIFIER_PATTERN
+
+SCHEMA_VERSION = 1
+MAX_PAYLOAD_BYTES = 1024 * 1024
+MAX_READINGS_PER_BATCH = 10_000
+
+# 2000-01-01 and 2100-01-01 in epoch ms: a timestamp outside is a unit error (seconds, µs), not a
+# plausible reading time.
+MIN_TS_MS = 946_684_800_000
+MAX_TS_MS = 4_102_444_800_000
+
+Identifier = Annotated[str, Field(pattern=f"^{IDENTIFIER_PATTERN}$")]
+EpochMs = Annotated[int, Field(ge=MIN_TS_MS, lt=MAX_TS_MS)]
+MetricId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
+
+
+class _Message(BaseModel):
+    model_config = ConfigDict(
+        strict=True, extra="forbid", frozen=True, allow_inf_nan=False, use_enum_values=False
+    )
+
+
+class Reading(_Message):
+    """One value of one metric from one device, at one instant, with its quality flag."""
+
+    device: Identifier
+    metric: MetricId
+    value: float
+    ts: EpochMs
+    quality: Quality = Quality.NORMAL
+    min: float | None = None
+    max: float | None = None
+    count: Annotated[int, Field(ge=1)] | None = None
+
+    @model_validator(mode="after")
+    def _aggregate_is_consistent(self) -> Self:
+        if self.min is not None and self.min > self.value:
+            raise ValueError("min is greater than value")
+        if self.max is not None and self.max < self.value:
+            raise ValueError("max is less than value")
+        return self
+
+
+class TelemetryBatch(_Message):
+    """A batch of readings published by one gateway under one sequence number."""
+
+    schema_version: Literal[1] = Field(default=SCHEMA_VERSION, alias="schema")
+    gateway: Identifier
+    seq: Annotated[int, Field(ge=0, lt=2**63)]
+    readings: Annotated[list[Reading], Field(min_length=1, max_length=MAX_READINGS_PER_BATCH)]
+
+    model_config = ConfigDict(populate_by_name=True)
+
+
+class GatewayState(StrEnum):
+    """Connection state announced on the status topic."""
+
+    ONLINE = "online"
+    OFFLINE = "offline"
+
+
+class GatewayStatus(_Message):
+    """Retained birth message (``online``) and last will (``offline``) of a gateway."""
+
+    schema_version: Literal[1] = Field(default=SCHEMA_VERSION, alias="schema")
+    gateway: Identifier
+    state: GatewayState
+    ts: EpochMs | None = None  # absent in the last will, which is written before it is needed
+    agent_version: str | None = None
+
+    model_config = ConfigDict(populate_by_name=True)
+
+
+class Ack(_Message):
+    """The platform's durable watermark: every batch of ``gateway`` up to ``seq`` is stored."""
+
+    schema_version: Literal[1] = Field(default=SCHEMA_VERSION, alias="schema")
+    gateway: Identifier
+    seq: Annotated[int, Field(ge=0, lt=2**63)]
+    ts: EpochMs
+
+    model_config = ConfigDict(populate_by_name=True)
+
+
+def encode(message: _Message) -> bytes:
+    """Compact JSON of a message, with the wire field names."""
+    return message.model_dump_json(by_alias=True, exclude_none=True).encode()
+
+
+_M = TypeVar("_M", bound=_Message)
+
+
+def _decode(model: type[_M], payload: bytes) -> _M:
+    if len(payload) > MAX_PAYLOAD_BYTES:
+        raise PayloadError("too_large", [f"payload is {len(payload)} bytes, limit {MAX_PAYLOAD_BYTES}"])
+    try:
+        return model.model_validate_json(payload)
+    except ValidationError as exc:
+        problems = [
+            f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}"
+            for err in exc.errors(include_url=False)
+        ]
+        reason = "invalid_json" if any(e["type"] == "json_invalid" for e in exc.errors()) else "schema"
+        raise PayloadError(reason, problems) from None
+
+
+def decode_batch(payload: bytes) -> TelemetryBatch:
+    """Decode a telemetry batch.
+
+    Raises:
+        PayloadError: with reason ``too_large``, ``invalid_json`` or ``schema``, and one problem
+            line per offending field, e.g. ``readings.3.ts: Input should be greater than ...``.
+    """
+    return _decode(TelemetryBatch, payload)
+
+
+def decode_status(payload: bytes) -> GatewayStatus:
+    """Decode a gateway status message; raises :class:`PayloadError` like :func:`decode_batch`."""
+    return _decode(GatewayStatus, payload)
+
+
+def decode_ack(payload: bytes) -> Ack:
+    """Decode an ack watermark; raises :class:`PayloadError` like :func:`decode_batch`."""
+    return _decode(Ack, payload)

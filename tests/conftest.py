@@ -1,0 +1,3 @@
+"""Fixtures shared by every test: real servers from :mod:`devstack.fixtures`."""
+
+pytest_plugins = ["devstack.fixtures"]
