@@ -1,3 +1,3 @@
-"""Fixtures shared by every test: real servers from :mod:`devstack.fixtures`."""
+"""Fixtures shared by every test: real servers and databases from :mod:`devstack`."""
 
-pytest_plugins = ["devstack.fixtures"]
+pytest_plugins = ["devstack.fixtures", "devstack.sql_fixtures"]

@@ -1,0 +1,1 @@
+"""pytest fixtures for the SQL store; filled in by the SQL store work."""
