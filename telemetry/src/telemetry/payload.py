@@ -22,7 +22,7 @@ from telemetry.errors import PayloadError
 from telemetry.quality import Quality
 from telemetry.topics import IDENTIFIER_PATTERN
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION: Literal[1] = 1
 MAX_PAYLOAD_BYTES = 1024 * 1024
 MAX_READINGS_PER_BATCH = 10_000
 
@@ -114,7 +114,9 @@ _M = TypeVar("_M", bound=_Message)
 
 def _decode(model: type[_M], payload: bytes) -> _M:
     if len(payload) > MAX_PAYLOAD_BYTES:
-        raise PayloadError("too_large", [f"payload is {len(payload)} bytes, limit {MAX_PAYLOAD_BYTES}"])
+        raise PayloadError(
+            "too_large", [f"payload is {len(payload)} bytes, limit {MAX_PAYLOAD_BYTES}"]
+        )
     try:
         return model.model_validate_json(payload)
     except ValidationError as exc:
@@ -122,7 +124,9 @@ def _decode(model: type[_M], payload: bytes) -> _M:
             f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}"
             for err in exc.errors(include_url=False)
         ]
-        reason = "invalid_json" if any(e["type"] == "json_invalid" for e in exc.errors()) else "schema"
+        reason = (
+            "invalid_json" if any(e["type"] == "json_invalid" for e in exc.errors()) else "schema"
+        )
         raise PayloadError(reason, problems) from None
 
 

@@ -19,4 +19,3 @@ class Quality(StrEnum):
     CALIBRATION = "C"
     OVER_RANGE = "T"  # above the upper measuring limit
     COMMS_FAULT = "B"  # communication fault with the data logger
-

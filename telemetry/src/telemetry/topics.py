@@ -5,7 +5,7 @@ topic                          direction              meaning
 =============================  =====================  ==========================================
 ``gw/{gateway}/telemetry``     gateway → platform     telemetry batches, QoS 1
 ``gw/{gateway}/status``        gateway → platform     retained birth message and last will
-``gw/{gateway}/ack``           platform → gateway     durable watermark: batches up to seq are stored
+``gw/{gateway}/ack``           platform → gateway     durable watermark (stored up to seq)
 ``gw/{gateway}/cmd``           platform → gateway     commands
 ``ent/{enterprise}/alerts``    platform → enterprise  alert notices, QoS 1
 =============================  =====================  ==========================================
