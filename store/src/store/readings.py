@@ -1,0 +1,115 @@
+"""How readings are laid out in InfluxDB, in one place for the writers and the readers.
+
+Ingest writes through :func:`reading_points`; the API and the dashboards read with the queries
+built here, so the layout can change in one module. The layout (see docs/data-model.md):
+
+- measurement: the metric id from the telemetry catalog (``pm25``, ``energy_import``, ...), so a
+  Grafana panel reads one metric with one plain ``SELECT ... FROM "pm25"``;
+- tags: ``county``, ``park``, ``enterprise``, ``site``, ``gateway``, ``device``, ``quality``
+  (identifiers only; the registry supplies all but the last three);
+- fields: ``value`` (float), and for aggregated readings ``min``, ``max`` (float) and
+  ``count`` (integer);
+- time: the reading's own UTC epoch-ms timestamp from the source, so a replayed batch overwrites
+  its own points (same series, same time) instead of adding new ones.
+"""
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from store.influx import InfluxStore, Point
+from store.sql import Placement
+from telemetry import Quality, Reading, metric
+
+VALUE = "value"
+
+
+def reading_tags(placement: Placement, reading: Reading) -> dict[str, str]:
+    """Tags of one reading: where it was measured, by which device, with which quality flag."""
+    tags = {
+        "county": placement.county,
+        "park": placement.park or "",
+        "enterprise": placement.enterprise,
+        "site": placement.site,
+        "gateway": placement.gateway,
+        "device": reading.device,
+        "quality": reading.quality.value,
+    }
+    return {key: value for key, value in tags.items() if value}
+
+
+def reading_point(placement: Placement, reading: Reading) -> Point:
+    """The InfluxDB point of one reading."""
+    fields: dict[str, float | int] = {VALUE: reading.value}
+    if reading.min is not None:
+        fields["min"] = reading.min
+    if reading.max is not None:
+        fields["max"] = reading.max
+    if reading.count is not None:
+        fields["count"] = reading.count
+    return Point(
+        measurement=reading.metric,
+        tags=reading_tags(placement, reading),
+        fields=fields,
+        time_ms=reading.ts,
+    )
+
+
+def reading_points(placement: Placement, readings: Iterable[Reading]) -> Iterator[Point]:
+    """The InfluxDB points of a gateway's readings."""
+    for reading in readings:
+        yield reading_point(placement, reading)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredReading:
+    """A reading as read back from InfluxDB for one site."""
+
+    ts: int
+    device: str
+    value: float
+    quality: Quality
+
+
+def site_series(  # noqa: PLR0913 - keyword-only fields of one query
+    influx: InfluxStore,
+    *,
+    site: str,
+    metric_id: str,
+    start_ms: int,
+    end_ms: int,
+    device: str | None = None,
+) -> list[StoredReading]:
+    """One metric's raw readings at one site within ``[start_ms, end_ms)``, oldest first.
+
+    Raises:
+        UnknownMetricError: ``metric_id`` is not in the catalog. The measurement name is checked
+            against the catalog because InfluxQL cannot bind identifiers; every other value a
+            caller supplies is a bound parameter.
+    """
+    measurement = metric(metric_id).id
+    device_clause = ' AND "device" = $device' if device is not None else ""
+    influxql = (
+        f'SELECT "{VALUE}", "device", "quality" FROM "{measurement}" '  # noqa: S608 - catalog id
+        f'WHERE "site" = $site AND time >= $start AND time < $end{device_clause} '
+        "ORDER BY time ASC"
+    )
+    params: dict[str, str | int] = {
+        "site": site,
+        "start": start_ms * _NS_PER_MS,
+        "end": end_ms * _NS_PER_MS,
+    }
+    if device is not None:
+        params["device"] = device
+    return [
+        StoredReading(
+            ts=int(row["time"]),
+            device=str(row["device"]),
+            value=float(row[VALUE]),
+            quality=Quality(row["quality"]),
+        )
+        for series in influx.query(influxql, params=params)
+        for row in series.rows()
+    ]
+
+
+_NS_PER_MS = 1_000_000  # InfluxQL integer time literals are nanoseconds

@@ -1,0 +1,157 @@
+"""The tables of the SQL store, as SQLAlchemy typed declarative models.
+
+The registry places every gateway on the map: county ← park ← enterprise ← site ← gateway.
+A park is optional (many enterprises stand outside any industrial park), so an enterprise names
+its county directly and its park when it has one. Ids are the identifiers of the MQTT topic tree
+(``gw-0001``), chosen by people, never generated, so a topic, an InfluxDB tag and a row agree.
+
+These models describe the schema the migrations build; they are not the registry's interface
+(:class:`store.sql.Registry` returns frozen records), so services never hold live ORM objects.
+Every constraint is named through :data:`NAMING_CONVENTION`, because SQLite's batch migrations
+can only alter or drop a constraint they can name, and both databases must get the same names.
+"""
+
+from datetime import UTC, datetime
+from typing import Final
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    Dialect,
+    Double,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    TypeDecorator,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# telemetry.topics.IDENTIFIER_PATTERN allows at most 64 characters.
+IDENTIFIER_LENGTH: Final = 64
+NAME_LENGTH: Final = 200
+
+NAMING_CONVENTION: Final = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timestamp that goes in and comes out as an aware UTC ``datetime``.
+
+    PostgreSQL stores ``timestamptz`` and returns it in the session's time zone; SQLite stores
+    text without an offset and returns a naive value. Both come back as UTC here, and a naive
+    value is refused on the way in, because it is a time in an unknown zone.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Refuse naive datetimes and normalise aware ones to UTC."""
+        del dialect  # same treatment on every database
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value.isoformat()} has no time zone; use UTC")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Attach UTC to SQLite's naive values; convert PostgreSQL's to UTC."""
+        del dialect
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every table of the SQL store; owns the shared :class:`MetaData`."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class County(Base):
+    """A county-level district of the city (区/县), the top of the registry."""
+
+    __tablename__ = "counties"
+
+    id: Mapped[str] = mapped_column(String(IDENTIFIER_LENGTH), primary_key=True)
+    name: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    name_zh: Mapped[str] = mapped_column(String(NAME_LENGTH))
+
+
+class Park(Base):
+    """An industrial park (工业园区) inside one county."""
+
+    __tablename__ = "parks"
+
+    id: Mapped[str] = mapped_column(String(IDENTIFIER_LENGTH), primary_key=True)
+    name: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    name_zh: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    county_id: Mapped[str] = mapped_column(ForeignKey("counties.id"), index=True)
+
+
+class Enterprise(Base):
+    """A regulated enterprise, inside a park or standing alone in its county."""
+
+    __tablename__ = "enterprises"
+
+    id: Mapped[str] = mapped_column(String(IDENTIFIER_LENGTH), primary_key=True)
+    name: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    name_zh: Mapped[str | None] = mapped_column(String(NAME_LENGTH))
+    park_id: Mapped[str | None] = mapped_column(ForeignKey("parks.id"), index=True)
+    county_id: Mapped[str] = mapped_column(ForeignKey("counties.id"), index=True)
+
+
+class Site(Base):
+    """A monitored place of an enterprise: a stack, a workshop, a fence line.
+
+    Coordinates are WGS 84 degrees, both given or both absent; the database checks the ranges
+    too, so a row written around the registry cannot put a site off the globe.
+    """
+
+    __tablename__ = "sites"
+    __table_args__ = (
+        CheckConstraint("latitude BETWEEN -90 AND 90", name="latitude_range"),
+        CheckConstraint("longitude BETWEEN -180 AND 180", name="longitude_range"),
+        CheckConstraint("(latitude IS NULL) = (longitude IS NULL)", name="coordinates_paired"),
+    )
+
+    id: Mapped[str] = mapped_column(String(IDENTIFIER_LENGTH), primary_key=True)
+    name: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    enterprise_id: Mapped[str] = mapped_column(ForeignKey("enterprises.id"), index=True)
+    latitude: Mapped[float | None] = mapped_column(Double())
+    longitude: Mapped[float | None] = mapped_column(Double())
+
+
+class Gateway(Base):
+    """An edge gateway installed at a site; its id is the ``{gateway}`` level of its topics."""
+
+    __tablename__ = "gateways"
+
+    id: Mapped[str] = mapped_column(String(IDENTIFIER_LENGTH), primary_key=True)
+    site_id: Mapped[str] = mapped_column(ForeignKey("sites.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class RegistryVersion(Base):
+    """The registry's change counter: one row, bumped in the same transaction as every write.
+
+    Caches of the registry (ingest's gateway placements) compare this number instead of
+    reloading every table; a counter, unlike a max(updated_at), also moves on deletes and cannot
+    tie when two writes share a clock tick.
+    """
+
+    __tablename__ = "registry_version"
+    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    version: Mapped[int] = mapped_column(BigInteger)
+    changed_at: Mapped[datetime] = mapped_column(UtcDateTime())
