@@ -1,0 +1,39 @@
+"""The FastAPI application: routes under ``/v1``, stores opened for the application's life."""
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+
+from fastapi import FastAPI
+
+from api.routes import health, readings
+from api.settings import ApiSettings
+from store.influx import InfluxStore
+from store.sql import Registry
+
+
+def create_app(
+    settings: ApiSettings,
+    *,
+    influx: Callable[[], InfluxStore],
+    registry: Callable[[], Registry],
+) -> FastAPI:
+    """Build the application; the stores are made by the factories when it starts."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.settings = settings
+        app.state.registry = registry()
+        with influx() as store:
+            app.state.influx = store
+            yield
+
+    lifespan_cm: Callable[[FastAPI], AbstractAsyncContextManager[None]] = lifespan
+    app = FastAPI(
+        title="Lantian API",
+        summary="Air quality and energy monitoring of enterprises and industrial parks.",
+        version="0.1.0",
+        lifespan=lifespan_cm,
+    )
+    app.include_router(health.router)
+    app.include_router(readings.router, prefix="/v1")
+    return app

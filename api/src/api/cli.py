@@ -1,0 +1,44 @@
+"""Command line entry point of ``lantian-api``: ``serve`` the API, or ``migrate`` the SQL store."""
+
+import argparse
+import logging
+from pathlib import Path
+
+import uvicorn
+
+from api.app import create_app
+from api.settings import ApiSettings, settings_from
+from store.sql import Registry, create_engine_for, migrate
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse the command line and run the chosen command."""
+    parser = argparse.ArgumentParser(prog="lantian-api", description=__doc__)
+    parser.add_argument("--env-file", type=Path, help="settings file (KEY=value lines)")
+    parser.add_argument("--log-level", default="INFO")
+    parser.add_argument("command", choices=["serve", "migrate"], nargs="?", default="serve")
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request drowns the log
+    settings = settings_from(args.env_file)
+    if args.command == "migrate":
+        migrate(settings.sql_url)
+        return 0
+    serve(settings)
+    return 0
+
+
+def serve(settings: ApiSettings) -> None:
+    """Serve the API until SIGTERM or Ctrl-C."""
+    app = create_app(
+        settings,
+        influx=settings.influx.open,
+        registry=lambda: Registry(create_engine_for(settings.sql_url)),
+    )
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

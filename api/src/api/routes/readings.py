@@ -1,0 +1,104 @@
+"""Readings of a site: raw series of one metric within a time window."""
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, status
+from pydantic import AwareDatetime, BaseModel, Field
+
+from api.deps import InfluxDep, RegistryDep, SettingsDep
+from store.readings import site_series
+from store.sql import NotFoundError
+from telemetry import CATALOG, Quality
+
+router = APIRouter(tags=["readings"])
+
+_DEFAULT_WINDOW = timedelta(hours=24)
+
+
+class ReadingOut(BaseModel):
+    """One reading as stored."""
+
+    ts: int = Field(description="UTC epoch milliseconds, as taken at the source")
+    time: datetime = Field(description="the same instant as an ISO 8601 UTC time")
+    device: str
+    value: float
+    quality: Quality = Field(description="HJ 212-2017 data flag")
+
+
+class SiteReadings(BaseModel):
+    """A metric's readings at a site, oldest first."""
+
+    site: str
+    metric: str
+    unit: str
+    start: datetime
+    end: datetime
+    readings: list[ReadingOut]
+
+
+@router.get(
+    "/sites/{site_id}/readings",
+    responses={404: {"description": "no such site"}, 422: {"description": "bad query"}},
+)
+def get_site_readings(  # noqa: PLR0913 - one parameter per query field
+    site_id: str,
+    *,
+    influx: InfluxDep,
+    registry: RegistryDep,
+    settings: SettingsDep,
+    metric: Annotated[str, Query(description="metric id from the catalog, e.g. pm25")],
+    start: Annotated[
+        AwareDatetime | None, Query(description="inclusive; default end - 24 h")
+    ] = None,
+    end: Annotated[AwareDatetime | None, Query(description="exclusive; default now")] = None,
+    device: Annotated[str | None, Query(description="only this device's readings")] = None,
+) -> SiteReadings:
+    """Raw readings of ``metric`` at the site within ``[start, end)``."""
+    if metric not in CATALOG:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            f"unknown metric {metric!r}; known metrics: {', '.join(sorted(CATALOG))}",
+        )
+    end = end or datetime.now(UTC)
+    start = start or end - _DEFAULT_WINDOW
+    if start >= end:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "start must be before end")
+    if end - start > timedelta(days=settings.max_raw_window_days):
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            f"a raw series covers at most {settings.max_raw_window_days} days",
+        )
+    try:
+        registry.get_site(site_id)
+    except NotFoundError:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no site {site_id!r}") from None
+    rows = site_series(
+        influx,
+        site=site_id,
+        metric_id=metric,
+        start_ms=_epoch_ms(start),
+        end_ms=_epoch_ms(end),
+        device=device,
+    )
+    return SiteReadings(
+        site=site_id,
+        metric=metric,
+        unit=CATALOG[metric].unit,
+        start=start.astimezone(UTC),
+        end=end.astimezone(UTC),
+        readings=[
+            ReadingOut(
+                ts=row.ts,
+                time=datetime.fromtimestamp(row.ts / 1000, UTC),
+                device=row.device,
+                value=row.value,
+                quality=row.quality,
+            )
+            for row in rows
+        ],
+    )
+
+
+def _epoch_ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)

@@ -1,0 +1,87 @@
+"""The ingest service: a broker session, a batching writer, the registry cache and self-metrics.
+
+Constructing an :class:`IngestService` opens nothing; :meth:`IngestService.start` prepares the
+database, starts the metrics endpoint, the writer thread and the broker session;
+:meth:`IngestService.stop` stops taking messages, flushes what has arrived and disconnects.
+"""
+
+import logging
+import queue
+import threading
+from typing import TYPE_CHECKING
+
+from prometheus_client import start_http_server
+
+from ingest.broker import BrokerSession, Delivery
+from ingest.counters import IngestCounters
+from ingest.placements import PlacementCache
+from ingest.settings import IngestSettings
+from ingest.writer import BatchWriter
+from store.influx import InfluxStore
+from store.sql import Registry
+
+if TYPE_CHECKING:
+    from wsgiref.simple_server import WSGIServer
+
+log = logging.getLogger(__name__)
+
+RAW_RETENTION_POLICY = "raw"
+
+
+class IngestService:
+    """MQTT telemetry in, InfluxDB points out, acknowledged only once written."""
+
+    def __init__(
+        self, settings: IngestSettings, *, influx: InfluxStore, registry: Registry
+    ) -> None:
+        self.settings = settings
+        self.counters = IngestCounters()
+        self._influx = influx
+        self._deliveries: queue.Queue[Delivery] = queue.Queue()
+        self.broker = BrokerSession(
+            settings,
+            self._deliveries,
+            on_subscribed=lambda subscribed: self.counters.subscribed.set(int(subscribed)),
+        )
+        self._writer = BatchWriter(
+            deliveries=self._deliveries,
+            influx=influx,
+            placements=PlacementCache(registry, refresh_s=settings.registry_refresh_s),
+            ack=self.broker.ack,
+            counters=self.counters,
+            max_readings=settings.batch_max_readings,
+            max_delay_s=settings.batch_max_delay_s,
+        )
+        self._writer_thread = threading.Thread(
+            target=self._writer.run, name="ingest-writer", daemon=True
+        )
+        self._metrics_server: WSGIServer | None = None
+        self.metrics_port: int | None = None
+
+    def start(self) -> None:
+        """Prepare the database, then start serving metrics, writing and consuming."""
+        self._influx.create_database()
+        self._influx.create_retention_policy(
+            RAW_RETENTION_POLICY, self.settings.influx_raw_retention, default=True
+        )
+        if self.settings.metrics_port is not None:
+            self._metrics_server, _ = start_http_server(
+                self.settings.metrics_port,
+                addr=self.settings.metrics_host,
+                registry=self.counters.registry,
+            )
+            self.metrics_port = self._metrics_server.server_port
+            log.info(
+                "metrics on http://%s:%s/metrics", self.settings.metrics_host, self.metrics_port
+            )
+        self._writer_thread.start()
+        self.broker.start()
+
+    def stop(self) -> None:
+        """Stop consuming, flush and acknowledge what has arrived, then disconnect."""
+        self._writer.stop()
+        self._writer_thread.join()
+        self.broker.stop()
+        if self._metrics_server is not None:
+            self._metrics_server.shutdown()
+            self._metrics_server.server_close()

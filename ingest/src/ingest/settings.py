@@ -1,0 +1,57 @@
+"""Settings of the ingest service, from ``LANTIAN_INGEST_*`` environment variables or a file.
+
+Built once in :func:`ingest.cli.main` and passed down; nothing reads the environment later.
+"""
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from store.connection import InfluxConnection
+
+
+class IngestSettings(BaseSettings):
+    """Where ingest reads from and writes to, and how it batches."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="LANTIAN_INGEST_",
+        env_file=None,
+        env_nested_delimiter="__",
+        extra="forbid",
+        frozen=True,
+    )
+
+    mqtt_host: str = "127.0.0.1"
+    mqtt_port: int = Field(default=1883, ge=1, le=65535)
+    mqtt_username: str | None = None
+    mqtt_password: SecretStr | None = None
+    # A fixed client id with a persistent session: messages that arrive while ingest is down wait
+    # in the broker for this session instead of being dropped.
+    mqtt_client_id: str = "lantian-ingest"
+    mqtt_session_expiry_s: int = Field(default=7 * 24 * 3600, ge=0)
+    # MQTT 5 receive maximum: how many unacknowledged messages the broker may send at once. Ingest
+    # acknowledges a message only once InfluxDB has it, so this bounds the work in flight.
+    mqtt_receive_maximum: int = Field(default=1000, ge=1, le=65535)
+    # Empty: each worker takes every message. Set it when running N workers, so they share the
+    # telemetry through an MQTT 5 shared subscription ($share/<group>/...).
+    mqtt_shared_group: str | None = None
+
+    influx: InfluxConnection = InfluxConnection()
+    influx_raw_retention: str = "400d"  # a regulatory year of raw data, plus a month for reports
+
+    sql_url: str = "sqlite:///var/lantian.db"
+    registry_refresh_s: float = Field(default=10.0, gt=0)
+
+    batch_max_readings: int = Field(default=5000, ge=1)
+    batch_max_delay_s: float = Field(default=0.2, gt=0)
+
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int | None = Field(default=9101, ge=0, le=65535)
+
+
+def settings_from(env_file: Path | None) -> IngestSettings:
+    """Settings from the environment, and from ``env_file`` when one is given."""
+    if env_file is None:
+        return IngestSettings()
+    return IngestSettings(_env_file=env_file)
