@@ -34,6 +34,16 @@ def create_app(
         version="0.1.0",
         lifespan=lifespan_cm,
     )
+    app.add_exception_handler(InfluxUnavailableError, _influx_unavailable)
     app.include_router(health.router)
     app.include_router(readings.router, prefix="/v1")
     return app
+
+
+async def _influx_unavailable(_request: Request, exc: Exception) -> JSONResponse:
+    """InfluxDB down is the service being unavailable, not a bug in the request: 503."""
+    return JSONResponse(
+        {"detail": f"the time-series store is unavailable: {exc}"},
+        status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+        headers={"Retry-After": "5"},
+    )
