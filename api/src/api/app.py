@@ -3,10 +3,12 @@
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, status
+from fastapi.responses import JSONResponse
 
 from api.routes import health, readings
 from api.settings import ApiSettings
+from store.errors import InfluxUnavailableError
 from store.influx import InfluxStore
 from store.sql import Registry
 
