@@ -1,0 +1,206 @@
+"""The gateway configuration: one YAML file per gateway, validated strictly.
+
+Example (``edge/examples/site.yaml`` is a complete one)::
+
+    gateway: gw-liaocheng-0001
+    mqtt: {host: broker.example.org, port: 8883, tls: {ca: ca.pem}}
+    publish: {interval: 5, max_readings: 1000}
+    state_dir: /var/lib/lantian-edge
+    devices:
+      - {type: pms5003, id: pm-1, port: /dev/ttyAMA0, mode: passive, read_interval: 10}
+
+Validation is strict: ``"false"`` is not a boolean and ``"1883"`` is not a port number; unknown
+keys are errors (they are usually typos). Relative paths are relative to the file's directory.
+:func:`load_config` reports every problem at once, each with its line and field path.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Literal, Self
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from edge.yaml_source import YamlSyntaxError, parse
+from telemetry.payload import MAX_READINGS_PER_BATCH
+from telemetry.topics import IDENTIFIER_PATTERN
+
+Identifier = Annotated[str, Field(pattern=f"^{IDENTIFIER_PATTERN}$")]
+Seconds = Annotated[float, Field(gt=0, le=86_400)]
+Pms5003Metric = Literal[
+    "pm1", "pm25", "pm10", "pc_0_3", "pc_0_5", "pc_1_0", "pc_2_5", "pc_5_0", "pc_10"
+]
+
+
+def _path_relative_to_file(value: Path | None, info: ValidationInfo) -> Path | None:
+    base = info.context.get("base_dir") if isinstance(info.context, dict) else None
+    if value is None or value.is_absolute() or base is None:
+        return value
+    return Path(base) / value
+
+
+# Paths arrive as YAML strings; strict mode would demand Path objects, so paths alone are lax.
+FilePath = Annotated[Path, Field(strict=False)]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+
+
+class TlsConfig(_Section):
+    """TLS towards the broker; without ``ca`` the system's trusted authorities are used."""
+
+    ca: FilePath | None = None
+    cert: FilePath | None = None  # client certificate, for brokers that authenticate by it
+    key: FilePath | None = None
+
+    _relative = field_validator("ca", "cert", "key")(_path_relative_to_file)
+
+    @model_validator(mode="after")
+    def _cert_and_key_together(self) -> Self:
+        if (self.cert is None) != (self.key is None):
+            raise ValueError("cert and key must be given together")
+        return self
+
+
+class MqttConfig(_Section):
+    """The broker and how to log in to it."""
+
+    host: Annotated[str, Field(min_length=1)]
+    port: Annotated[int, Field(ge=1, le=65_535)] = 1883
+    username: str | None = None
+    password: SecretStr | None = None
+    client_id: Identifier | None = None  # default: lantian-edge-{gateway}
+    keepalive: Annotated[int, Field(ge=5, le=3600)] = 30
+    tls: TlsConfig | None = None
+
+
+class PublishConfig(_Section):
+    """When the agent publishes a batch: every ``interval`` seconds or at ``max_readings``."""
+
+    interval: Seconds = 5.0
+    max_readings: Annotated[int, Field(ge=1, le=MAX_READINGS_PER_BATCH)] = 1000
+
+
+class Pms5003Config(_Section):
+    """A Plantower PMS5003 on its own serial port."""
+
+    type: Literal["pms5003"]
+    id: Identifier
+    port: FilePath
+    baudrate: Annotated[int, Field(gt=0)] = 9600
+    mode: Literal["active", "passive"] = "active"
+    read_interval: Seconds = 5.0  # passive mode: seconds between read commands
+    timeout: Seconds = 5.0  # seconds without a frame that count as one read timeout
+    metrics: Annotated[tuple[Pms5003Metric, ...], Field(strict=False, min_length=1)] = (
+        "pm1",
+        "pm25",
+        "pm10",
+    )
+    enabled: bool = True
+
+    _relative = field_validator("port")(_path_relative_to_file)
+
+    @field_validator("metrics")
+    @classmethod
+    def _metrics_unique(cls, metrics: tuple[str, ...]) -> tuple[str, ...]:
+        if len(set(metrics)) != len(metrics):
+            raise ValueError("a metric is listed twice")
+        return metrics
+
+
+# Add a device type: define its model with a ``type`` literal and add it to this union.
+DeviceConfig = Annotated[Pms5003Config, Field(discriminator="type")]
+
+
+class GatewayConfig(_Section):
+    """The whole file."""
+
+    gateway: Identifier
+    mqtt: MqttConfig
+    publish: PublishConfig = PublishConfig()
+    state_dir: FilePath  # the agent's own state, such as the next sequence number
+    devices: Annotated[list[DeviceConfig], Field(min_length=1)]
+
+    _relative = field_validator("state_dir")(_path_relative_to_file)
+
+    @field_validator("devices")
+    @classmethod
+    def _one_owner_per_port(cls, devices: list[DeviceConfig]) -> list[DeviceConfig]:
+        ids = [d.id for d in devices]
+        if duplicate := next((i for i in ids if ids.count(i) > 1), None):
+            raise ValueError(f"device id {duplicate!r} is used twice")
+        ports = [d.port for d in devices]
+        if shared := next((p for p in ports if ports.count(p) > 1), None):
+            raise ValueError(f"port {str(shared)!r} is used by two devices")
+        return devices
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigProblem:
+    """One problem in a configuration file."""
+
+    line: int | None
+    field: str  # e.g. ``devices[0].mode``; ``<document>`` for the file as a whole
+    message: str
+
+
+class ConfigError(Exception):
+    """A configuration file that cannot be used; ``problems`` lists every reason."""
+
+    def __init__(self, path: Path, problems: Sequence[ConfigProblem]) -> None:
+        self.path = path
+        self.problems = tuple(problems)
+        super().__init__("\n".join(self.lines()))
+
+    def lines(self) -> list[str]:
+        """One ``file:line: field: message`` line per problem."""
+        return [
+            f"{self.path}:{p.line if p.line is not None else '?'}: {p.field}: {p.message}"
+            for p in self.problems
+        ]
+
+
+def load_config(path: Path) -> GatewayConfig:
+    """Read and validate a gateway configuration file.
+
+    Raises:
+        ConfigError: the file is unreadable, not YAML, or not a valid configuration.
+    """
+    try:
+        document = parse(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(path, [ConfigProblem(None, "<document>", str(exc))]) from None
+    except YamlSyntaxError as exc:
+        raise ConfigError(path, [ConfigProblem(exc.line, "<document>", exc.message)]) from None
+    try:
+        return GatewayConfig.model_validate(
+            document.data, context={"base_dir": path.resolve().parent}
+        )
+    except ValidationError as exc:
+        problems: list[ConfigProblem] = []
+        for err in exc.errors(include_url=False):
+            loc = list(err["loc"])
+            if err["type"].startswith("union_tag"):
+                loc.append("type")  # point at the offending tag, not the whole device
+            where = document.locate(loc)
+            # YAML has lists, not tuples
+            message = "Input should be a list" if err["type"] == "tuple_type" else err["msg"]
+            if err["type"] not in {"missing", "extra_forbidden"} and _is_scalar(err["input"]):
+                message += f" (got {err['input']!r})"
+            problems.append(ConfigProblem(where.line, where.field, message))
+        problems.sort(key=lambda p: p.line or 0)
+        raise ConfigError(path, problems) from None
+
+
+def _is_scalar(value: object) -> bool:
+    return isinstance(value, str | int | float | bool) or value is None

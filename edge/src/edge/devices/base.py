@@ -1,0 +1,94 @@
+"""What every device owner shares: where its readings go, its counters, and how it is driven.
+
+A device owner is the one object that talks to one port. It runs in its own thread between
+:meth:`Device.start` and :meth:`Device.stop`, turns what the device says into
+:class:`telemetry.Reading` objects stamped with the gateway's clock, and hands them to a
+:data:`ReadingSink`. A port that fails to open or goes away is retried, counted and logged; it
+never ends the agent.
+"""
+
+import dataclasses
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from telemetry import Reading
+
+ReadingSink = Callable[[Sequence[Reading]], None]
+"""Receives the readings of one device poll; called from the device's thread."""
+
+Clock = Callable[[], int]
+"""UTC epoch milliseconds."""
+
+
+def wall_clock_ms() -> int:
+    """The gateway's UTC clock in epoch milliseconds."""
+    return time.time_ns() // 1_000_000
+
+
+@dataclass(slots=True)
+class DeviceCounters:
+    """Health of one device since the agent started.
+
+    Attributes:
+        frames: valid frames received.
+        checksum_errors: frames that arrived damaged.
+        garbage_bytes: bytes discarded while looking for frames.
+        read_timeouts: periods in which an expected frame did not arrive.
+        open_failures: attempts to open the port that failed.
+        disconnects: open ports that failed while in use.
+        clock_unset: frames dropped because the gateway clock was not set (before 2000).
+        connected: whether the port is open now.
+        last_error: the most recent error, for the log and status reports.
+    """
+
+    frames: int = 0
+    checksum_errors: int = 0
+    garbage_bytes: int = 0
+    read_timeouts: int = 0
+    open_failures: int = 0
+    disconnects: int = 0
+    clock_unset: int = 0
+    connected: bool = False
+    last_error: str | None = None
+
+
+class CounterBox:
+    """A device's counters behind a lock: the device thread writes, anyone may take a copy."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counters = DeviceCounters()
+
+    def update(self, change: Callable[[DeviceCounters], None]) -> None:
+        """Apply ``change`` to the counters atomically."""
+        with self._lock:
+            change(self._counters)
+
+    def snapshot(self) -> DeviceCounters:
+        """A consistent copy of the counters."""
+        with self._lock:
+            return dataclasses.replace(self._counters)
+
+
+class Device(Protocol):
+    """The interface the agent drives every device owner through."""
+
+    @property
+    def id(self) -> str:
+        """The device id from the configuration, used in every reading."""
+        ...
+
+    def start(self) -> None:
+        """Start the device's thread; returns at once."""
+        ...
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Ask the thread to finish, close the port and wait up to ``timeout`` seconds."""
+        ...
+
+    def counters(self) -> DeviceCounters:
+        """A snapshot of the device's counters."""
+        ...
