@@ -1,0 +1,196 @@
+"""``make demo``: the whole platform with a simulated city, on this machine, until Ctrl-C.
+
+Starts Mosquitto and InfluxDB from the system's packages with their data under ``var/demo/``,
+registers the simulated city (:mod:`devstack.city`) in a SQLite store, then runs ingest, the API,
+and for every site a simulated PMS5003 on a pseudo-terminal read by an edge agent. It prints what
+runs where and one live line of progress, read from ingest's Prometheus metrics. Ctrl-C (or
+``--duration``) stops the gateways first, lets ingest drain, then stops everything else.
+
+    python -m devstack.demo [--sites N] [--duration SECONDS] [--api-port PORT]
+"""
+
+import argparse
+import shutil
+import signal
+import socket
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from types import FrameType
+
+import httpx
+
+from devstack.city import CITY, register
+from devstack.processes import ChildProcess, ProcessGroup, wait_until
+from devstack.servers import InfluxServer, MosquittoServer, free_port
+from devstack.services import IngestProgress, Platform
+from store.sql import Registry, create_engine_for, migrate
+
+DEFAULT_WORKDIR = Path("var/demo")
+_DRAIN_TIMEOUT_S = 15.0
+_START_TIMEOUT_S = 60.0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the demo; returns 0 after a clean stop, 1 when a service failed."""
+    parser = argparse.ArgumentParser(prog="python -m devstack.demo", description=__doc__)
+    parser.add_argument("--sites", type=int, default=len(CITY), help="how many simulated sites")
+    parser.add_argument("--duration", type=float, help="stop after this many seconds")
+    parser.add_argument("--api-port", type=int, default=8000, help="0 or busy: any free port")
+    parser.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR)
+    args = parser.parse_args(argv)
+
+    stop = threading.Event()
+
+    def _on_signal(_signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, _on_signal)
+    signal.signal(signal.SIGTERM, _on_signal)
+    if args.duration is not None:
+        threading.Timer(args.duration, stop.set).start()
+    return run(args.workdir.resolve(), sites=args.sites, api_port=args.api_port, stop=stop)
+
+
+def run(workdir: Path, *, sites: int, api_port: int, stop: threading.Event) -> int:
+    """Start everything, report progress until ``stop`` is set, then stop in order."""
+    shutil.rmtree(workdir, ignore_errors=True)
+    workdir.mkdir(parents=True)
+    city = CITY[: max(1, sites)]
+    say(f"Lantian demo: {len(city)} simulated sites, data under {workdir}")
+    with (
+        MosquittoServer(workdir / "mosquitto", persistence=True) as broker,
+        InfluxServer(workdir / "influxdb") as influx,
+        ProcessGroup() as services,
+        ProcessGroup() as gateways,
+    ):
+        sql_url = f"sqlite:///{workdir / 'lantian.db'}"
+        migrate(sql_url)
+        register(Registry(create_engine_for(sql_url)), city)
+        platform = Platform(workdir, broker.host, broker.port, influx.url, "lantian", sql_url)
+        metrics_port = free_port()
+        api_port = api_port if api_port and _port_is_free(api_port) else free_port()
+        ingest = services.start(platform.ingest(metrics_port=metrics_port))
+        api = services.start(platform.api(port=api_port))
+        metrics_url = f"http://127.0.0.1:{metrics_port}/metrics"
+        say("  waiting for ingest to subscribe ...")
+        if not wait_until(lambda: _subscribed(metrics_url), timeout_s=_START_TIMEOUT_S):
+            say(f"ingest did not subscribe within {_START_TIMEOUT_S:.0f} s; its log ends:")
+            say(ingest.log_tail())
+            return 1
+        for sim in city:
+            link = workdir / "dev" / f"{sim.gateway}-pm"
+            link.parent.mkdir(parents=True, exist_ok=True)
+            gateways.start(platform.pms5003(link, seed=sim.seed))
+            wait_until(link.exists, timeout_s=5)
+            gateways.start(
+                platform.edge(platform.gateway_config(sim.gateway, pms5003_links={"pm-1": link}))
+            )
+        api_url = f"http://127.0.0.1:{api_port}"
+        first = city[0]
+        say(
+            "\n".join(
+                [
+                    (
+                        f"  MQTT broker   mqtt://{broker.host}:{broker.port}"
+                        f"   (watch: mosquitto_sub -p {broker.port} -t 'lantian/#' -v)"
+                    ),
+                    f"  InfluxDB      {influx.url}   database 'lantian'",
+                    f"  SQL store     {sql_url}",
+                    f"  ingest        metrics at {metrics_url}",
+                    f"  API           {api_url}/docs",
+                    f"  readings      {api_url}/v1/sites/{first.site}/readings?metric=pm25",
+                    f"  logs          {workdir / 'logs'}",
+                    "  Ctrl-C stops everything.",
+                ]
+            )
+        )
+        failed = _report_until(
+            stop,
+            metrics_url,
+            api_url,
+            first.site,
+            [ingest, api, *gateways.children],
+        )
+        say("\nstopping gateways ...")
+        gateways.stop_all()
+        _drain(metrics_url)
+        say("stopping ingest, API, InfluxDB and Mosquitto ...")
+    say("stopped.")
+    return 1 if failed else 0
+
+
+def _report_until(
+    stop: threading.Event,
+    metrics_url: str,
+    api_url: str,
+    site: str,
+    watched: list[ChildProcess],
+) -> bool:
+    """Print the live progress line until ``stop``; True when a service died on its own."""
+    started = time.monotonic()
+    while not stop.wait(1.0):
+        dead = [child for child in watched if not child.running()]
+        if dead:
+            for child in dead:
+                say(f"\n{child.name} exited with status {child.returncode()}; its log ends:")
+                say(child.log_tail())
+            return True
+        progress = IngestProgress.scrape(metrics_url)
+        latest = _latest_pm25(api_url, site)
+        counts = (
+            "ingest starting"
+            if progress is None
+            else f"received {progress.received}  written {progress.written}  "
+            f"rejected {progress.rejected}"
+        )
+        elapsed = time.monotonic() - started
+        sys.stdout.write(f"\r  t+{elapsed:4.0f}s  readings {counts}  |  {site} pm25 {latest}   ")
+        sys.stdout.flush()
+    return False
+
+
+def _latest_pm25(api_url: str, site: str) -> str:
+    try:
+        response = httpx.get(
+            f"{api_url}/v1/sites/{site}/readings", params={"metric": "pm25"}, timeout=2.0
+        )
+        readings = response.json()["readings"] if response.status_code == 200 else []
+    except (httpx.HTTPError, ValueError, KeyError):
+        return "(API not answering)"
+    return f"{readings[-1]['value']:.0f} µg/m³" if readings else "(none yet)"
+
+
+def _subscribed(metrics_url: str) -> bool:
+    progress = IngestProgress.scrape(metrics_url)
+    return progress is not None and progress.subscribed
+
+
+def _drain(metrics_url: str) -> None:
+    """Give ingest time to write what the gateways sent last."""
+
+    def drained() -> bool:
+        progress = IngestProgress.scrape(metrics_url)
+        return progress is not None and progress.written >= progress.received
+
+    wait_until(drained, timeout_s=_DRAIN_TIMEOUT_S, interval_s=0.2)
+
+
+def _port_is_free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def say(text: str) -> None:
+    """Print a line of the demo's own output."""
+    print(text, flush=True)  # noqa: T201 - the demo talks to its operator
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

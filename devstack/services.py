@@ -1,0 +1,130 @@
+"""The platform's processes wired to one broker, one InfluxDB and one SQL store.
+
+Shared by the demo and the end-to-end tests, so both run the services exactly as an operator
+would: console scripts, settings in environment variables, a YAML file per gateway.
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import yaml
+from prometheus_client.parser import text_string_to_metric_families
+
+from devstack.processes import ChildProcess, console_script
+
+
+@dataclass(frozen=True, slots=True)
+class Platform:
+    """Where the services of one running platform find each other."""
+
+    workdir: Path
+    mqtt_host: str
+    mqtt_port: int
+    influx_url: str
+    influx_database: str
+    sql_url: str
+
+    def ingest(self, *, metrics_port: int, name: str = "ingest") -> ChildProcess:
+        """The ingest service, with its metrics on ``metrics_port``."""
+        env = {
+            "LANTIAN_INGEST_MQTT_HOST": self.mqtt_host,
+            "LANTIAN_INGEST_MQTT_PORT": str(self.mqtt_port),
+            "LANTIAN_INGEST_INFLUX__URL": self.influx_url,
+            "LANTIAN_INGEST_INFLUX__DATABASE": self.influx_database,
+            "LANTIAN_INGEST_SQL_URL": self.sql_url,
+            "LANTIAN_INGEST_METRICS_PORT": str(metrics_port),
+            "LANTIAN_INGEST_REGISTRY_REFRESH_S": "2",
+        }
+        return ChildProcess(
+            name, [console_script("lantian-ingest")], log_path=self._log(name), env=env
+        )
+
+    def api(self, *, port: int) -> ChildProcess:
+        """The HTTP API on ``port``."""
+        env = {
+            "LANTIAN_API_PORT": str(port),
+            "LANTIAN_API_INFLUX__URL": self.influx_url,
+            "LANTIAN_API_INFLUX__DATABASE": self.influx_database,
+            "LANTIAN_API_SQL_URL": self.sql_url,
+        }
+        return ChildProcess(
+            "api", [console_script("lantian-api"), "serve"], log_path=self._log("api"), env=env
+        )
+
+    def pms5003(
+        self, link: Path, *, seed: int, period_s: float = 1.0, record: Path | None = None
+    ) -> ChildProcess:
+        """A simulated PMS5003 in active mode on a pseudo-terminal reachable at ``link``."""
+        command = [
+            console_script("lantian-firmware-sim"),
+            "pms5003",
+            "--link",
+            str(link),
+            "--seed",
+            str(seed),
+            "--period",
+            str(period_s),
+        ]
+        if record is not None:
+            command += ["--record", str(record)]
+        return ChildProcess(f"sim-{link.name}", command, log_path=self._log(f"sim-{link.name}"))
+
+    def gateway_config(
+        self, gateway: str, *, pms5003_links: dict[str, Path], publish_interval_s: float = 2.0
+    ) -> Path:
+        """Write the YAML file of a gateway whose PMS5003 sensors are at the given links."""
+        config = {
+            "gateway": gateway,
+            "mqtt": {"host": self.mqtt_host, "port": self.mqtt_port},
+            "publish": {"interval": publish_interval_s},
+            "state_dir": str(self.workdir / "edge" / gateway),
+            "devices": [
+                {"type": "pms5003", "id": device, "port": str(link), "mode": "active"}
+                for device, link in pms5003_links.items()
+            ],
+        }
+        path = self.workdir / "edge" / f"{gateway}.yaml"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True))
+        return path
+
+    def edge(self, config: Path) -> ChildProcess:
+        """An edge agent running the gateway described by ``config``."""
+        return ChildProcess(
+            f"edge-{config.stem}",
+            [console_script("lantian-edge"), "run", str(config), "--stats-interval", "10"],
+            log_path=self._log(f"edge-{config.stem}"),
+        )
+
+    def _log(self, name: str) -> Path:
+        return self.workdir / "logs" / f"{name}.log"
+
+
+@dataclass(frozen=True, slots=True)
+class IngestProgress:
+    """Ingest's counters, as scraped from its metrics endpoint."""
+
+    received: int
+    written: int
+    rejected: int
+    subscribed: bool  # the broker confirmed ingest's subscription: gateways may publish
+
+    @classmethod
+    def scrape(cls, metrics_url: str) -> "IngestProgress | None":
+        """Read the counters; None while ingest does not answer."""
+        try:
+            text = httpx.get(metrics_url, timeout=1.0).text
+        except httpx.HTTPError:
+            return None
+        totals: dict[str, float] = {}
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                if sample.name.endswith("_total") or sample.name == family.name:
+                    totals[family.name] = totals.get(family.name, 0.0) + sample.value
+        return cls(
+            received=int(totals.get("lantian_ingest_readings_received", 0)),
+            written=int(totals.get("lantian_ingest_readings_written", 0)),
+            rejected=int(totals.get("lantian_ingest_messages_rejected", 0)),
+            subscribed=totals.get("lantian_ingest_subscribed", 0) == 1,
+        )
