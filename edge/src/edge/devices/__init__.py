@@ -1,7 +1,7 @@
 """Device owners: one object per physical device and port, each in its own thread.
 
 :func:`build_device` turns a device entry of the configuration into its owner. A new device type
-adds a config model to :data:`edge.config.DeviceConfig`, an owner module here and a case in
+adds a config model to :data:`edge.config.devices.DeviceConfig`, an owner module here and a case in
 :func:`build_device` (mypy checks that every member of the union has one).
 """
 

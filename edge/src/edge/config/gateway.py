@@ -17,53 +17,30 @@ keys are errors (they are usually typos). Relative paths are relative to the fil
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Literal, Self
+from typing import Annotated, Self
 
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
     SecretStr,
     ValidationError,
-    ValidationInfo,
     field_validator,
     model_validator,
 )
 
+from edge.config.base import FilePath, Identifier, Seconds, Section, relative_to_file
+from edge.config.devices import DeviceConfig
 from edge.yaml_source import YamlSyntaxError, parse
 from telemetry.payload import MAX_READINGS_PER_BATCH
-from telemetry.topics import IDENTIFIER_PATTERN
-
-Identifier = Annotated[str, Field(pattern=f"^{IDENTIFIER_PATTERN}$")]
-Seconds = Annotated[float, Field(gt=0, le=86_400)]
-Pms5003Metric = Literal[
-    "pm1", "pm25", "pm10", "pc_0_3", "pc_0_5", "pc_1_0", "pc_2_5", "pc_5_0", "pc_10"
-]
 
 
-def _path_relative_to_file(value: Path | None, info: ValidationInfo) -> Path | None:
-    base = info.context.get("base_dir") if isinstance(info.context, dict) else None
-    if value is None or value.is_absolute() or base is None:
-        return value
-    return Path(base) / value
-
-
-# Paths arrive as YAML strings; strict mode would demand Path objects, so paths alone are lax.
-FilePath = Annotated[Path, Field(strict=False)]
-
-
-class _Section(BaseModel):
-    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
-
-
-class TlsConfig(_Section):
+class TlsConfig(Section):
     """TLS towards the broker; without ``ca`` the system's trusted authorities are used."""
 
     ca: FilePath | None = None
     cert: FilePath | None = None  # client certificate, for brokers that authenticate by it
     key: FilePath | None = None
 
-    _relative = field_validator("ca", "cert", "key")(_path_relative_to_file)
+    _relative = field_validator("ca", "cert", "key")(relative_to_file)
 
     @model_validator(mode="after")
     def _cert_and_key_together(self) -> Self:
@@ -72,7 +49,7 @@ class TlsConfig(_Section):
         return self
 
 
-class MqttConfig(_Section):
+class MqttConfig(Section):
     """The broker and how to log in to it."""
 
     host: Annotated[str, Field(min_length=1)]
@@ -84,45 +61,14 @@ class MqttConfig(_Section):
     tls: TlsConfig | None = None
 
 
-class PublishConfig(_Section):
+class PublishConfig(Section):
     """When the agent publishes a batch: every ``interval`` seconds or at ``max_readings``."""
 
     interval: Seconds = 5.0
     max_readings: Annotated[int, Field(ge=1, le=MAX_READINGS_PER_BATCH)] = 1000
 
 
-class Pms5003Config(_Section):
-    """A Plantower PMS5003 on its own serial port."""
-
-    type: Literal["pms5003"]
-    id: Identifier
-    port: FilePath
-    baudrate: Annotated[int, Field(gt=0)] = 9600
-    mode: Literal["active", "passive"] = "active"
-    read_interval: Seconds = 5.0  # passive mode: seconds between read commands
-    timeout: Seconds = 5.0  # seconds without a frame that count as one read timeout
-    metrics: Annotated[tuple[Pms5003Metric, ...], Field(strict=False, min_length=1)] = (
-        "pm1",
-        "pm25",
-        "pm10",
-    )
-    enabled: bool = True
-
-    _relative = field_validator("port")(_path_relative_to_file)
-
-    @field_validator("metrics")
-    @classmethod
-    def _metrics_unique(cls, metrics: tuple[str, ...]) -> tuple[str, ...]:
-        if len(set(metrics)) != len(metrics):
-            raise ValueError("a metric is listed twice")
-        return metrics
-
-
-# Add a device type: define its model with a ``type`` literal and add it to this union.
-DeviceConfig = Annotated[Pms5003Config, Field(discriminator="type")]
-
-
-class GatewayConfig(_Section):
+class GatewayConfig(Section):
     """The whole file."""
 
     gateway: Identifier
@@ -131,7 +77,7 @@ class GatewayConfig(_Section):
     state_dir: FilePath  # the agent's own state, such as the next sequence number
     devices: Annotated[list[DeviceConfig], Field(min_length=1)]
 
-    _relative = field_validator("state_dir")(_path_relative_to_file)
+    _relative = field_validator("state_dir")(relative_to_file)
 
     @field_validator("devices")
     @classmethod
@@ -139,9 +85,9 @@ class GatewayConfig(_Section):
         ids = [d.id for d in devices]
         if duplicate := next((i for i in ids if ids.count(i) > 1), None):
             raise ValueError(f"device id {duplicate!r} is used twice")
-        ports = [d.port for d in devices]
+        ports = [d.endpoint for d in devices]
         if shared := next((p for p in ports if ports.count(p) > 1), None):
-            raise ValueError(f"port {str(shared)!r} is used by two devices")
+            raise ValueError(f"port {shared!r} is used by two devices")
         return devices
 
 
