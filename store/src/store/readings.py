@@ -7,8 +7,8 @@ built here, so the layout can change in one module. The layout (see docs/data-mo
   Grafana panel reads one metric with one plain ``SELECT ... FROM "pm25"``;
 - tags: ``county``, ``park``, ``enterprise``, ``site``, ``gateway``, ``device``, ``quality``
   (identifiers only; the registry supplies all but the last three);
-- fields: ``value`` (float), and for aggregated readings ``min``, ``max`` (float) and
-  ``count`` (integer);
+- fields: ``value`` (float), and for aggregated readings ``min``, ``max`` (float), ``count``
+  (integer) and ``valid`` (boolean);
 - time: the reading's own UTC epoch-ms timestamp from the source, so a replayed batch overwrites
   its own points (same series, same time) instead of adding new ones.
 """
@@ -39,13 +39,15 @@ def reading_tags(placement: Placement, reading: Reading) -> dict[str, str]:
 
 def reading_point(placement: Placement, reading: Reading) -> Point:
     """The InfluxDB point of one reading."""
-    fields: dict[str, float | int] = {VALUE: reading.value}
+    fields: dict[str, float | int | bool] = {VALUE: reading.value}
     if reading.min is not None:
         fields["min"] = reading.min
     if reading.max is not None:
         fields["max"] = reading.max
     if reading.count is not None:
         fields["count"] = reading.count
+    if reading.valid is not None:
+        fields["valid"] = reading.valid
     return Point(
         measurement=reading.metric,
         tags=reading_tags(placement, reading),

@@ -16,6 +16,7 @@ class MetricKind(StrEnum):
 
     GAUGE = "gauge"  # a level at an instant: concentration, power, voltage
     COUNTER = "counter"  # a cumulative register that only rises until reset: energy
+    DELTA = "delta"  # an amount accumulated over the interval that ends at the reading's time
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +60,30 @@ _METRICS = (
     Metric("energy_import", "kWh", 0, 1e10, _C, "forward (imported) active energy, cumulative"),
     Metric("energy_export", "kWh", 0, 1e10, _C, "reverse (exported) active energy, cumulative"),
     Metric("energy_total", "kWh", 0, 1e10, _C, "total active energy, cumulative"),
+    Metric(
+        "energy_import_delta",
+        "kWh",
+        0,
+        1e7,
+        MetricKind.DELTA,
+        "active energy imported during the interval ending at ts (from the counter)",
+    ),
+    Metric(
+        "energy_export_delta",
+        "kWh",
+        0,
+        1e7,
+        MetricKind.DELTA,
+        "active energy exported during the interval ending at ts (from the counter)",
+    ),
+    Metric(
+        "energy_total_delta",
+        "kWh",
+        0,
+        1e7,
+        MetricKind.DELTA,
+        "total active energy during the interval ending at ts (from the counter)",
+    ),
     Metric("active_power", "kW", -1e6, 1e6, _G, "total active power, negative when exporting"),
     Metric("reactive_power", "kvar", -1e6, 1e6, _G, "total reactive power"),
     Metric("apparent_power", "kVA", 0, 1e6, _G, "total apparent power"),

@@ -9,7 +9,8 @@ A telemetry batch on the wire (compact JSON, UTF-8)::
 ``seq`` increases by one per batch and per gateway and is never reused; ``ts`` is UTC epoch
 milliseconds taken at the source and kept all the way into InfluxDB, which makes a replayed batch
 overwrite itself instead of adding points. Aggregated readings also carry ``min``, ``max`` and
-``count``. Decoding is strict: no type coercion, no NaN or infinity, no unknown fields, so a
+``count``, and ``valid``: whether enough samples arrived in the interval for the aggregate to
+stand for it. Decoding is strict: no type coercion, no NaN or infinity, no unknown fields, so a
 broken gateway is noticed instead of silently reinterpreted.
 """
 
@@ -53,6 +54,7 @@ class Reading(_Message):
     min: float | None = None
     max: float | None = None
     count: Annotated[int, Field(ge=1)] | None = None
+    valid: bool | None = None  # aggregates only: enough samples arrived in the interval
 
     @model_validator(mode="after")
     def _aggregate_is_consistent(self) -> Self:
