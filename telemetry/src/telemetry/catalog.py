@@ -93,7 +93,42 @@ _METRICS = (
     Metric("frequency", "Hz", 40, 70, _G, "grid frequency"),
 )
 
-CATALOG: dict[str, Metric] = {m.id: m for m in _METRICS}
+
+def _per_phase() -> tuple[Metric, ...]:
+    """Per-phase and line-to-line quantities of three-phase meters (e.g. Eastron SDM630)."""
+    phases = ("l1", "l2", "l3")
+    return (
+        *(
+            Metric(f"voltage_{p}", "V", 0, 1000, _G, f"phase {p.upper()} voltage, RMS")
+            for p in phases
+        ),
+        *(
+            Metric(f"current_{p}", "A", 0, 10000, _G, f"phase {p.upper()} current, RMS")
+            for p in phases
+        ),
+        *(
+            Metric(f"active_power_{p}", "kW", -1e6, 1e6, _G, f"phase {p.upper()} active power")
+            for p in phases
+        ),
+        *(
+            Metric(f"energy_import_{p}", "kWh", 0, 1e10, _C, f"phase {p.upper()} imported energy")
+            for p in phases
+        ),
+        *(
+            Metric(
+                f"voltage_{a}_{b}",
+                "V",
+                0,
+                1500,
+                _G,
+                f"line-to-line voltage {a.upper()}-{b.upper()}",
+            )
+            for a, b in (("l1", "l2"), ("l2", "l3"), ("l3", "l1"))
+        ),
+    )
+
+
+CATALOG: dict[str, Metric] = {m.id: m for m in (*_METRICS, *_per_phase())}
 
 
 def metric(metric_id: str) -> Metric:
