@@ -16,7 +16,7 @@ class MetricKind(StrEnum):
 
     GAUGE = "gauge"  # a level at an instant: concentration, power, voltage
     COUNTER = "counter"  # a cumulative register that only rises until reset: energy
-    DELTA = "delta"  # an amount accumulated over the interval that ends at the reading's time
+    DELTA = "delta"  # an amount accumulated over the interval that starts at the reading's time
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +66,7 @@ _METRICS = (
         0,
         1e7,
         MetricKind.DELTA,
-        "active energy imported during the interval ending at ts (from the counter)",
+        "active energy imported during the interval starting at ts (from the counter)",
     ),
     Metric(
         "energy_export_delta",
@@ -74,7 +74,7 @@ _METRICS = (
         0,
         1e7,
         MetricKind.DELTA,
-        "active energy exported during the interval ending at ts (from the counter)",
+        "active energy exported during the interval starting at ts (from the counter)",
     ),
     Metric(
         "energy_total_delta",
@@ -82,7 +82,7 @@ _METRICS = (
         0,
         1e7,
         MetricKind.DELTA,
-        "total active energy during the interval ending at ts (from the counter)",
+        "total active energy during the interval starting at ts (from the counter)",
     ),
     Metric("active_power", "kW", -1e6, 1e6, _G, "total active power, negative when exporting"),
     Metric("reactive_power", "kvar", -1e6, 1e6, _G, "total reactive power"),

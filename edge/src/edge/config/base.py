@@ -27,3 +27,15 @@ class Section(BaseModel):
     """A strict, immutable part of the configuration: unknown keys and coercions are errors."""
 
     model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+
+
+class DeviceSection(Section):
+    """What every device entry has, whatever its type.
+
+    ``raw``: publish every sample as well as the interval aggregates (more data on the wire;
+    useful while commissioning a site or investigating a sensor).
+    """
+
+    id: Identifier
+    enabled: bool = True
+    raw: bool = False

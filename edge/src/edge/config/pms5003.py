@@ -4,18 +4,17 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 
-from edge.config.base import FilePath, Identifier, Seconds, Section, relative_to_file
+from edge.config.base import DeviceSection, FilePath, Seconds, relative_to_file
 
 Pms5003Metric = Literal[
     "pm1", "pm25", "pm10", "pc_0_3", "pc_0_5", "pc_1_0", "pc_2_5", "pc_5_0", "pc_10"
 ]
 
 
-class Pms5003Config(Section):
+class Pms5003Config(DeviceSection):
     """A Plantower PMS5003 on its own serial port."""
 
     type: Literal["pms5003"]
-    id: Identifier
     port: FilePath
     baudrate: Annotated[int, Field(gt=0)] = 9600
     mode: Literal["active", "passive"] = "active"
@@ -26,7 +25,6 @@ class Pms5003Config(Section):
         "pm25",
         "pm10",
     )
-    enabled: bool = True
 
     _relative = field_validator("port")(relative_to_file)
 
