@@ -79,7 +79,7 @@ def test_active_mode_readings_equal_what_the_simulator_sent(
     assert wait_until(lambda: len(collector.snapshot()) >= 10)
     device.stop()
     assert_polls_match_records(collector.snapshot(), sensor.records(), ALL_METRICS)
-    counters = device.counters()
+    counters = device.counters()[device.id]
     assert counters.frames >= 10
     assert (counters.checksum_errors, counters.open_failures, counters.disconnects) == (0, 0, 0)
 
@@ -96,7 +96,7 @@ def test_passive_mode_asks_every_read_interval(pms_sim, collector, devices, wait
     assert elapsed >= 0.35  # five reads at 0.1 s intervals, not a stream every 0.02 s
     assert sensor.simulator.counters.commands >= len(polls)
     assert_polls_match_records(polls, sensor.records(), ("pm1", "pm25", "pm10"))
-    assert device.counters().read_timeouts == 0
+    assert device.counters()[device.id].read_timeouts == 0
 
 
 def test_garbage_and_damaged_frames_are_skipped_and_counted(
@@ -104,9 +104,9 @@ def test_garbage_and_damaged_frames_are_skipped_and_counted(
 ):
     sensor = pms_sim(period=0.03, garbage_every=2, seed=4)
     device = devices(config(sensor.path), collector)
-    assert wait_until(lambda: device.counters().checksum_errors >= 3)
+    assert wait_until(lambda: device.counters()[device.id].checksum_errors >= 3)
     device.stop()
-    counters = device.counters()
+    counters = device.counters()[device.id]
     assert counters.garbage_bytes >= 3 * 32
     assert_polls_match_records(collector.snapshot(), sensor.records(), ("pm1", "pm25", "pm10"))
 
@@ -116,12 +116,12 @@ def test_a_port_that_appears_later_is_opened_then(
 ):
     path = tmp_path / "later"
     device = devices(config(path), collector, retry_delay=0.1)
-    assert wait_until(lambda: device.counters().open_failures >= 2)
-    assert str(path) in (device.counters().last_error or "")
-    assert not device.counters().connected
+    assert wait_until(lambda: device.counters()[device.id].open_failures >= 2)
+    assert str(path) in (device.counters()[device.id].last_error or "")
+    assert not device.counters()[device.id].connected
     pms_sim(path=path, period=0.05)
     assert wait_until(lambda: len(collector.snapshot()) >= 3)
-    assert device.counters().connected
+    assert device.counters()[device.id].connected
 
 
 def test_a_port_that_disappears_is_retried_and_reading_resumes(
@@ -132,7 +132,7 @@ def test_a_port_that_disappears_is_retried_and_reading_resumes(
     device = devices(config(path), collector, retry_delay=0.1)
     assert wait_until(lambda: len(collector.snapshot()) >= 3)
     first.close()  # the USB adapter is pulled
-    assert wait_until(lambda: device.counters().disconnects == 1)
+    assert wait_until(lambda: device.counters()[device.id].disconnects == 1)
     before = len(collector.snapshot())
     second = pms_sim(path=path, period=0.05, seed=2)
     assert wait_until(lambda: len(collector.snapshot()) >= before + 3)
@@ -144,7 +144,7 @@ def test_a_port_that_disappears_is_retried_and_reading_resumes(
 def test_silence_counts_read_timeouts(tmp_path, collector, devices, wait_until):
     with PtyLink(tmp_path / "silent") as link:
         device = devices(config(link.path, timeout=0.2), collector)
-        assert wait_until(lambda: device.counters().read_timeouts >= 3)
+        assert wait_until(lambda: device.counters()[device.id].read_timeouts >= 3)
         device.stop()
         commands = link.read(0.5)
     assert commands.startswith(bytes.fromhex("424de40001 0174 424de10001 0171".replace(" ", "")))
@@ -156,7 +156,7 @@ def test_frames_are_dropped_and_counted_while_the_clock_is_unset(
 ):
     sensor = pms_sim(period=0.05)
     device = devices(config(sensor.path), collector, clock=lambda: 0)
-    assert wait_until(lambda: device.counters().clock_unset >= 3)
+    assert wait_until(lambda: device.counters()[device.id].clock_unset >= 3)
     assert collector.snapshot() == []
 
 
@@ -166,4 +166,4 @@ def test_build_device_makes_the_owner_without_starting_it(tmp_path):
     assert isinstance(device, Pms5003Device)
     assert device.id == "pm-1"
     assert threading.active_count() == before
-    assert device.counters().open_failures == 0
+    assert device.counters()[device.id].open_failures == 0

@@ -126,4 +126,5 @@ class Agent:
         """Log the publisher's and every device's counters at INFO."""
         _log.info("mqtt %s", self.publisher.counters())
         for device in self.devices:
-            _log.info("device %s %s", device.id, device.counters())
+            for device_id, counters in device.counters().items():
+                _log.info("device %s %s", device_id, counters)

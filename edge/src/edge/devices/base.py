@@ -10,8 +10,9 @@ never ends the agent.
 import dataclasses
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Protocol
 
 from telemetry import Reading
@@ -28,6 +29,17 @@ def wall_clock_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
+class DeviceState(StrEnum):
+    """What the last attempt to read a device came to."""
+
+    STARTING = "starting"  # not read yet
+    OK = "ok"
+    TIMEOUT = "timeout"  # no (complete) answer in time
+    BAD_FRAME = "bad_frame"  # a damaged or malformed answer
+    EXCEPTION = "exception"  # the device answered with an error (e.g. a Modbus exception)
+    DISCONNECTED = "disconnected"  # the port or connection is not usable
+
+
 @dataclass(slots=True)
 class DeviceCounters:
     """Health of one device since the agent started.
@@ -42,6 +54,12 @@ class DeviceCounters:
         clock_unset: frames dropped because the gateway clock was not set (before 2000).
         connected: whether the port is open now.
         last_error: the most recent error, for the log and status reports.
+        state: what the last read came to.
+        polls: requests made to a polled device (successful or not).
+        bad_frames: answers that were damaged or malformed.
+        device_faults: answers in which the device reported an error.
+        consecutive_failures: failed polls since the last success.
+        backoff_s: the current wait before the next poll of a failing device (0 when healthy).
     """
 
     frames: int = 0
@@ -53,6 +71,12 @@ class DeviceCounters:
     clock_unset: int = 0
     connected: bool = False
     last_error: str | None = None
+    state: DeviceState = DeviceState.STARTING
+    polls: int = 0
+    bad_frames: int = 0
+    device_faults: int = 0
+    consecutive_failures: int = 0
+    backoff_s: float = 0.0
 
 
 class CounterBox:
@@ -89,6 +113,6 @@ class Device(Protocol):
         """Ask the thread to finish, close the port and wait up to ``timeout`` seconds."""
         ...
 
-    def counters(self) -> DeviceCounters:
-        """A snapshot of the device's counters."""
+    def counters(self) -> Mapping[str, DeviceCounters]:
+        """A snapshot of the counters of each device this owner reads, keyed by device id."""
         ...

@@ -17,7 +17,14 @@ from dataclasses import dataclass
 import serial
 
 from edge.config import Pms5003Config
-from edge.devices.base import Clock, CounterBox, DeviceCounters, ReadingSink, wall_clock_ms
+from edge.devices.base import (
+    Clock,
+    CounterBox,
+    DeviceCounters,
+    DeviceState,
+    ReadingSink,
+    wall_clock_ms,
+)
 from edge.protocols import pms5003
 from edge.protocols.pms5003 import FrameDecoder, Pms5003Frame
 from telemetry import Quality, Reading
@@ -78,9 +85,9 @@ class Pms5003Device:
         """The configured device id."""
         return self.config.id
 
-    def counters(self) -> DeviceCounters:
+    def counters(self) -> dict[str, DeviceCounters]:
         """A snapshot of this device's counters."""
-        return self._counters.snapshot()
+        return {self.id: self._counters.snapshot()}
 
     def start(self) -> None:
         """Start reading in a background thread."""
@@ -175,6 +182,10 @@ class Pms5003Device:
         self._sink(readings)
 
     def _copy_decoder_counts(self, c: DeviceCounters) -> None:
+        if self._decoder.frames > c.frames:
+            c.state = DeviceState.OK
+        elif self._decoder.checksum_errors > c.checksum_errors:
+            c.state = DeviceState.BAD_FRAME
         c.frames = self._decoder.frames
         c.checksum_errors = self._decoder.checksum_errors
         c.garbage_bytes = self._decoder.garbage_bytes
@@ -190,6 +201,7 @@ class Pms5003Device:
             else:
                 c.open_failures += 1
             c.last_error = message
+            c.state = DeviceState.DISCONNECTED
 
         self._counters.update(count)
         # the first failure of a kind is a warning; its repetitions every few seconds are not
@@ -204,10 +216,12 @@ def _mark_connected(c: DeviceCounters) -> None:
 
 def _mark_disconnected(c: DeviceCounters) -> None:
     c.connected = False
+    c.state = DeviceState.DISCONNECTED
 
 
 def _count_timeout(c: DeviceCounters) -> None:
     c.read_timeouts += 1
+    c.state = DeviceState.TIMEOUT
 
 
 def _count_clock_unset(c: DeviceCounters) -> None:
