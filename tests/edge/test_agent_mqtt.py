@@ -75,7 +75,8 @@ def test_agent_publishes_consecutive_batches_and_flushes_on_stop(
     assert counters.undelivered == 0
     # every reading the device produced was published: nothing is left behind at shutdown
     published = [r for b in received for r in b.readings]
-    assert len(published) == 3 * agent.devices[0].counters().frames
+    (device_counters,) = agent.devices[0].counters().values()
+    assert len(published) == 3 * device_counters.frames
     records = {(r["ts"], r["pm25_atm"]) for r in sensor.records()}
     pm25 = [r for r in published if r.metric == "pm25"]
     assert all(any(ts <= r.ts < ts + 1000 and v == r.value for ts, v in records) for r in pm25)
