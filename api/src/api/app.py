@@ -8,7 +8,7 @@ from fastapi.responses import JSONResponse
 
 from api.routes import health, readings
 from api.settings import ApiSettings
-from store.errors import InfluxUnavailableError
+from store.errors import InfluxQueryError, InfluxUnavailableError
 from store.influx import InfluxStore
 from store.sql import Registry
 
@@ -37,6 +37,7 @@ def create_app(
         lifespan=lifespan_cm,
     )
     app.add_exception_handler(InfluxUnavailableError, _influx_unavailable)
+    app.add_exception_handler(InfluxQueryError, _influx_query_failed)
     app.include_router(health.router)
     app.include_router(readings.router, prefix="/v1")
     return app
@@ -49,3 +50,10 @@ async def _influx_unavailable(_request: Request, exc: Exception) -> JSONResponse
         status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
         headers={"Retry-After": "5"},
     )
+
+
+async def _influx_query_failed(request: Request, exc: Exception) -> JSONResponse:
+    """A missing database is a store not ready yet (ingest creates it): 503, not a bug."""
+    if isinstance(exc, InfluxQueryError) and exc.database_missing:
+        return await _influx_unavailable(request, exc)
+    raise exc

@@ -87,11 +87,14 @@ class BatchWriter:
         batch = _Batch()
         deadline: float | None = None
         while len(batch.points) < self._max_readings:
-            timeout = 0.1 if deadline is None else max(0.0, deadline - time.monotonic())
+            # Short waits, so stop() flushes at once instead of after the batch timer.
+            timeout = 0.1 if deadline is None else min(0.1, max(0.0, deadline - time.monotonic()))
             try:
                 delivery = self._deliveries.get(timeout=timeout)
             except queue.Empty:
-                if deadline is not None or self._stopping.is_set():
+                if self._stopping.is_set() or (
+                    deadline is not None and time.monotonic() >= deadline
+                ):
                     break
                 continue
             if deadline is None:

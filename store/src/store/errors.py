@@ -120,3 +120,8 @@ class InfluxQueryError(InfluxError):
         self.statement_id = statement_id
         where = f" (statement {statement_id})" if statement_id is not None else ""
         super().__init__(f"InfluxDB refused the query{where}: {message}: {query}")
+
+    @property
+    def database_missing(self) -> bool:
+        """Whether the query failed because its database does not exist (yet)."""
+        return self.message.startswith("database not found")

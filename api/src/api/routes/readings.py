@@ -10,10 +10,15 @@ from api.deps import InfluxDep, RegistryDep, SettingsDep
 from store.readings import site_series
 from store.sql import NotFoundError
 from telemetry import CATALOG, Quality
+from telemetry.payload import MAX_TS_MS, MIN_TS_MS
 
 router = APIRouter(tags=["readings"])
 
 _DEFAULT_WINDOW = timedelta(hours=24)
+# The range the wire contract allows a reading's timestamp (telemetry.payload); outside it a
+# window is a caller's typo, and InfluxDB (int64 nanoseconds) cannot even parse far-off years.
+_EARLIEST = datetime.fromtimestamp(MIN_TS_MS / 1000, UTC)
+_LATEST = datetime.fromtimestamp(MAX_TS_MS / 1000, UTC)
 
 
 class ReadingOut(BaseModel):
@@ -64,6 +69,12 @@ def get_site_readings(  # noqa: PLR0913 - one parameter per query field
     start = start or end - _DEFAULT_WINDOW
     if start >= end:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "start must be before end")
+    if start < _EARLIEST or end > _LATEST:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            f"start and end must lie between {_EARLIEST.isoformat()} and {_LATEST.isoformat()},"
+            " the range a reading's timestamp may have",
+        )
     if end - start > timedelta(days=settings.max_raw_window_days):
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_CONTENT,
