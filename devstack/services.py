@@ -71,16 +71,26 @@ class Platform:
         return ChildProcess(f"sim-{link.name}", command, log_path=self._log(f"sim-{link.name}"))
 
     def gateway_config(
-        self, gateway: str, *, pms5003_links: dict[str, Path], publish_interval_s: float = 2.0
+        self,
+        gateway: str,
+        *,
+        pms5003_links: dict[str, Path],
+        publish_interval_s: float = 2.0,
+        aggregation_interval_s: float = 60.0,
+        raw: bool = True,
     ) -> Path:
-        """Write the YAML file of a gateway whose PMS5003 sensors are at the given links."""
+        """Write the YAML file of a gateway whose PMS5003 sensors are at the given links.
+
+        ``raw``: publish every sample besides the interval aggregates, so readings show at once.
+        """
         config = {
             "gateway": gateway,
             "mqtt": {"host": self.mqtt_host, "port": self.mqtt_port},
             "publish": {"interval": publish_interval_s},
+            "aggregation": {"interval": aggregation_interval_s},
             "state_dir": str(self.workdir / "edge" / gateway),
             "devices": [
-                {"type": "pms5003", "id": device, "port": str(link), "mode": "active"}
+                {"type": "pms5003", "id": device, "port": str(link), "mode": "active", "raw": raw}
                 for device, link in pms5003_links.items()
             ],
         }

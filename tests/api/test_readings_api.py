@@ -114,7 +114,20 @@ def test_readings_come_back_oldest_first_with_unit_and_utc_times(api, influx):
         (t + 1000, "pm-2", 20.25, "N"),
         (t + 2000, "pm-1", 30.5, "N"),
     ]
-    assert set(readings[0]) == {"ts", "time", "device", "value", "quality"}
+    assert set(readings[0]) == {
+        "ts",
+        "time",
+        "device",
+        "value",
+        "quality",
+        "interval",
+        "min",
+        "max",
+        "count",
+        "valid",
+    }
+    assert {r["interval"] for r in readings} == {"raw"}
+    assert all(r["count"] is None and r["valid"] is None for r in readings)
     for reading in readings:
         time = datetime.fromisoformat(reading["time"])
         assert time.utcoffset() == timedelta(0)
@@ -189,6 +202,40 @@ def test_the_device_filter_keeps_one_devices_readings(api, influx):
     body = get(api, metric="pm25", device="pm-2", start=at(t), end=at(t + 10)).json()
 
     assert [(r["device"], r["value"]) for r in body["readings"]] == [("pm-2", 2.0), ("pm-2", 3.0)]
+
+
+def test_raw_samples_and_interval_aggregates_are_kept_apart(api, influx):
+    start = (recent_ms() - HOUR_MS) // 60_000 * 60_000
+    aggregate = Reading(
+        device="pm-1",
+        metric="pm25",
+        value=2.0,
+        ts=start,
+        min=1.0,
+        max=3.0,
+        count=2,
+        valid=False,
+        interval_s=60,
+    )
+    # A sample taken exactly at the interval's start must not overwrite the aggregate.
+    write(influx, HENGTONG, pm25(1.0, start), pm25(3.0, start + 30_000), aggregate)
+    begin, end = at(start), at(start + 60_000)
+
+    everything = get(api, metric="pm25", start=begin, end=end).json()["readings"]
+    raw = get(api, metric="pm25", interval="raw", start=begin, end=end).json()["readings"]
+    minute = get(api, metric="pm25", interval="60s", start=begin, end=end).json()["readings"]
+
+    assert len(everything) == 3
+    assert [(r["ts"], r["value"]) for r in raw] == [(start, 1.0), (start + 30_000, 3.0)]
+    assert [
+        (r["ts"], r["value"], r["min"], r["max"], r["count"], r["valid"], r["interval"])
+        for r in minute
+    ] == [(start, 2.0, 1.0, 3.0, 2, False, "60s")]
+
+
+@pytest.mark.parametrize("interval", ["hourly", "60", "-1s", "raw'"])
+def test_a_malformed_interval_is_422(api, interval):
+    assert get(api, metric="pm25", interval=interval).status_code == 422
 
 
 def test_a_known_site_without_readings_answers_an_empty_series(api, influx):
@@ -332,7 +379,7 @@ def test_the_openapi_schema_lists_the_routes_and_their_parameters(api):
 
     route = schema["paths"]["/v1/sites/{site_id}/readings"]["get"]
     parameters = {p["name"]: p for p in route["parameters"]}
-    assert set(parameters) == {"site_id", "metric", "start", "end", "device"}
+    assert set(parameters) == {"site_id", "metric", "start", "end", "device", "interval"}
     assert parameters["metric"]["required"] is True
     assert parameters["site_id"]["in"] == "path"
     assert {"200", "404", "422"} <= set(route["responses"])

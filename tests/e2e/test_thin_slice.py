@@ -22,6 +22,7 @@ pytestmark = pytest.mark.e2e
 
 SITE = CITY[0]
 FRAMES = 25
+AGGREGATION_S = 2
 
 
 def _recorded(path):
@@ -30,11 +31,13 @@ def _recorded(path):
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-def _api_readings(api_url, metric):
+def _api_readings(api_url, metric, interval="raw"):
     now = datetime.now(UTC)
     window = {"start": (now - timedelta(hours=1)).isoformat(), "end": now.isoformat()}
     response = httpx.get(
-        f"{api_url}/v1/sites/{SITE.site}/readings", params={"metric": metric, **window}, timeout=5
+        f"{api_url}/v1/sites/{SITE.site}/readings",
+        params={"metric": metric, "interval": interval, **window},
+        timeout=5,
     )
     response.raise_for_status()
     return response.json()["readings"]
@@ -67,7 +70,10 @@ def test_values_on_the_wire_come_back_from_the_api_unchanged(
         sim = gateways.start(platform.pms5003(link, seed=7, period_s=0.2, record=wire))
         assert wait_until(link.exists, timeout_s=10), sim.log_tail()
         config = platform.gateway_config(
-            SITE.gateway, pms5003_links={"pm-1": link}, publish_interval_s=0.5
+            SITE.gateway,
+            pms5003_links={"pm-1": link},
+            publish_interval_s=0.5,
+            aggregation_interval_s=AGGREGATION_S,
         )
         edge = gateways.start(platform.edge(config))
 
@@ -93,6 +99,7 @@ def test_values_on_the_wire_come_back_from_the_api_unchanged(
             api.log_tail(),
         )
         by_metric = {m: _api_readings(api_url, m) for m in ("pm1", "pm25", "pm10")}
+        aggregates = _api_readings(api_url, "pm25", interval=f"{AGGREGATION_S}s")
 
     served = list(
         zip(
@@ -113,3 +120,20 @@ def test_values_on_the_wire_come_back_from_the_api_unchanged(
     timestamps = [r["ts"] for r in by_metric["pm25"]]
     assert timestamps == sorted(timestamps)
     assert len(set(timestamps)) == len(timestamps)
+
+    # The gateway's interval aggregates of the same samples arrived too, each the exact summary
+    # of the raw samples in its interval (the agent flushes partial intervals when it stops).
+    assert aggregates
+    width_ms = AGGREGATION_S * 1000
+    for aggregate in aggregates:
+        inside = [
+            r["value"]
+            for r in by_metric["pm25"]
+            if aggregate["ts"] <= r["ts"] < aggregate["ts"] + width_ms
+        ]
+        assert aggregate["ts"] % width_ms == 0
+        assert aggregate["count"] == len(inside)
+        assert aggregate["min"] == min(inside)
+        assert aggregate["max"] == max(inside)
+        assert aggregate["value"] == pytest.approx(sum(inside) / len(inside))
+    assert sum(a["count"] for a in aggregates) == len(by_metric["pm25"])

@@ -115,6 +115,7 @@ def test_batches_land_with_placement_tags_fields_and_source_times(
             **hengtong_tags,
             "device": "pm-1",
             "quality": "N",
+            "interval": "raw",
             "value": 35.5,
             "min": None,
             "max": None,
@@ -129,6 +130,7 @@ def test_batches_land_with_placement_tags_fields_and_source_times(
             "gateway": "gw-0002",
             "device": "pm-9",
             "quality": "N",
+            "interval": "raw",
             "value": 12.0,
             "min": None,
             "max": None,
@@ -139,6 +141,7 @@ def test_batches_land_with_placement_tags_fields_and_source_times(
             **hengtong_tags,
             "device": "pm-1",
             "quality": "C",
+            "interval": "raw",
             "value": 30.0,
             "min": 20.0,
             "max": 41.5,
@@ -146,7 +149,14 @@ def test_batches_land_with_placement_tags_fields_and_source_times(
         },
     ]
     assert stored(influx, "pm10") == [
-        {"time": t, **hengtong_tags, "device": "pm-1", "quality": "N", "value": 80.0}
+        {
+            "time": t,
+            **hengtong_tags,
+            "device": "pm-1",
+            "quality": "N",
+            "interval": "raw",
+            "value": 80.0,
+        }
     ]
     assert count(service, "messages_received") == 2
     assert count(service, "readings_received") == 4

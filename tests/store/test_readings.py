@@ -45,6 +45,7 @@ def test_a_plain_reading_is_one_point_tagged_with_its_placement():
             "gateway": "gw-0001",
             "device": "pm-1",
             "quality": "M",
+            "interval": "raw",
         },
         fields={"value": 35.5},
         time_ms=T,
@@ -61,6 +62,7 @@ def test_an_enterprise_outside_any_park_has_no_park_tag():
         "gateway": "gw-0006",
         "device": "pm-1",
         "quality": "N",
+        "interval": "raw",
     }
 
 
@@ -75,6 +77,27 @@ def test_an_aggregated_reading_carries_min_max_and_an_integer_count():
     assert point.fields == {"value": 10.0, "min": -2.5, "max": 12.0, "count": 60}
     assert type(point.fields["count"]) is int
     assert point.time_ms == T
+    assert point.tags["interval"] == "raw"  # a device's own summary, not a clock interval
+
+
+def test_an_interval_aggregate_is_its_own_series_beside_the_raw_samples():
+    aggregate = Reading(
+        device="pm-1",
+        metric="pm25",
+        value=40.0,
+        ts=T,
+        min=30.0,
+        max=50.0,
+        count=26,
+        valid=True,
+        interval_s=60,
+    )
+
+    point = reading_point(IN_PARK, aggregate)
+
+    assert point.tags["interval"] == "60s"
+    assert point.fields == {"value": 40.0, "min": 30.0, "max": 50.0, "count": 26, "valid": True}
+    assert reading_point(IN_PARK, pm25(41.0, T)).tags["interval"] == "raw"
 
 
 @pytest.mark.parametrize(
@@ -132,6 +155,7 @@ def test_points_read_back_with_every_tag_and_field(influx):
             "gateway": "gw-0001",
             "device": "pm-1",
             "quality": "N",
+            "interval": "raw",
             "value": 30.0,
             "min": 20.5,
             "max": 41.0,
@@ -146,6 +170,7 @@ def test_points_read_back_with_every_tag_and_field(influx):
             "gateway": "gw-0006",
             "device": "pm-1",
             "quality": "N",
+            "interval": "raw",
             "value": 12.5,
             "min": None,
             "max": None,

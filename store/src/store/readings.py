@@ -6,7 +6,10 @@ built here, so the layout can change in one module. The layout (see docs/data-mo
 - measurement: the metric id from the telemetry catalog (``pm25``, ``energy_import``, ...), so a
   Grafana panel reads one metric with one plain ``SELECT ... FROM "pm25"``;
 - tags: ``county``, ``park``, ``enterprise``, ``site``, ``gateway``, ``device``, ``quality``
-  (identifiers only; the registry supplies all but the last three);
+  (identifiers only; the registry supplies all but the last three) and ``interval``: ``raw``
+  for a sample as read, ``60s`` (the length) for an aggregate over a clock interval — so a
+  sample taken exactly at an interval's start never overwrites that interval's aggregate, and a
+  query asks for one or the other;
 - fields: ``value`` (float), and for aggregated readings ``min``, ``max`` (float), ``count``
   (integer) and ``valid`` (boolean);
 - time: the reading's own UTC epoch-ms timestamp from the source, so a replayed batch overwrites
@@ -21,6 +24,7 @@ from store.sql import Placement
 from telemetry import Quality, Reading, metric
 
 VALUE = "value"
+RAW = "raw"
 
 
 def reading_tags(placement: Placement, reading: Reading) -> dict[str, str]:
@@ -33,8 +37,14 @@ def reading_tags(placement: Placement, reading: Reading) -> dict[str, str]:
         "gateway": placement.gateway,
         "device": reading.device,
         "quality": reading.quality.value,
+        "interval": interval_tag(reading.interval_s),
     }
     return {key: value for key, value in tags.items() if value}
+
+
+def interval_tag(interval_s: float | None) -> str:
+    """The ``interval`` tag: ``raw`` for samples, the length (``60s``) for aggregates."""
+    return RAW if interval_s is None else f"{interval_s:g}s"
 
 
 def reading_point(placement: Placement, reading: Reading) -> Point:
@@ -70,6 +80,11 @@ class StoredReading:
     device: str
     value: float
     quality: Quality
+    interval: str = RAW  # ``raw``, or the aggregate's interval length such as ``60s``
+    min: float | None = None
+    max: float | None = None
+    count: int | None = None
+    valid: bool | None = None
 
 
 def site_series(  # noqa: PLR0913 - keyword-only fields of one query
@@ -80,8 +95,12 @@ def site_series(  # noqa: PLR0913 - keyword-only fields of one query
     start_ms: int,
     end_ms: int,
     device: str | None = None,
+    interval: str | None = None,
 ) -> list[StoredReading]:
-    """One metric's raw readings at one site within ``[start_ms, end_ms)``, oldest first.
+    """One metric's readings at one site within ``[start_ms, end_ms)``, oldest first.
+
+    ``interval`` keeps only raw samples (``raw``) or only aggregates of one length (``60s``);
+    None keeps both.
 
     Raises:
         UnknownMetricError: ``metric_id`` is not in the catalog. The measurement name is checked
@@ -89,29 +108,44 @@ def site_series(  # noqa: PLR0913 - keyword-only fields of one query
             caller supplies is a bound parameter.
     """
     measurement = metric(metric_id).id
-    device_clause = ' AND "device" = $device' if device is not None else ""
-    influxql = (
-        f'SELECT "{VALUE}", "device", "quality" FROM "{measurement}" '  # noqa: S608 - catalog id
-        f'WHERE "site" = $site AND time >= $start AND time < $end{device_clause} '
-        "ORDER BY time ASC"
-    )
     params: dict[str, str | int] = {
         "site": site,
         "start": start_ms * _NS_PER_MS,
         "end": end_ms * _NS_PER_MS,
     }
+    clauses = ""
     if device is not None:
+        clauses += ' AND "device" = $device'
         params["device"] = device
+    if interval is not None:
+        clauses += ' AND "interval" = $interval'
+        params["interval"] = interval
+    columns = f'"{VALUE}", "min", "max", "count", "valid", "device", "quality", "interval"'
+    influxql = (
+        f'SELECT {columns} FROM "{measurement}" '  # noqa: S608 - a catalog id, checked above
+        f'WHERE "site" = $site AND time >= $start AND time < $end{clauses} '
+        "ORDER BY time ASC"
+    )
     return [
         StoredReading(
             ts=int(row["time"]),
             device=str(row["device"]),
             value=float(row[VALUE]),
             quality=Quality(row["quality"]),
+            interval=str(row["interval"] or RAW),
+            min=_optional_float(row["min"]),
+            max=_optional_float(row["max"]),
+            count=None if row["count"] is None else int(row["count"]),
+            valid=None if row["valid"] is None else bool(row["valid"]),
         )
         for series in influx.query(influxql, params=params)
         for row in series.rows()
     ]
+
+
+def _optional_float(value: object) -> float | None:
+    # JSON answers drop ".0", so a float field may come back as an int (see store.influxql).
+    return None if value is None else float(value)  # type: ignore[arg-type]
 
 
 _NS_PER_MS = 1_000_000  # InfluxQL integer time literals are nanoseconds

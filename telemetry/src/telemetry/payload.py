@@ -9,9 +9,12 @@ A telemetry batch on the wire (compact JSON, UTF-8)::
 ``seq`` increases by one per batch and per gateway and is never reused; ``ts`` is UTC epoch
 milliseconds taken at the source and kept all the way into InfluxDB, which makes a replayed batch
 overwrite itself instead of adding points. Aggregated readings also carry ``min``, ``max`` and
-``count``, and ``valid``: whether enough samples arrived in the interval for the aggregate to
-stand for it. Decoding is strict: no type coercion, no NaN or infinity, no unknown fields, so a
-broken gateway is noticed instead of silently reinterpreted.
+``count``, ``valid`` (whether enough samples arrived in the interval for the aggregate to stand
+for it) and ``interval_s`` (the interval's length; ``ts`` is its start, as HJ 212-2017 labels
+minute and hourly data). A sample as read from a device has no ``interval_s``.
+
+Decoding is strict: no type coercion, no NaN or infinity, no unknown fields, so a broken
+gateway is noticed instead of silently reinterpreted.
 """
 
 from enum import StrEnum
@@ -55,6 +58,8 @@ class Reading(_Message):
     max: float | None = None
     count: Annotated[int, Field(ge=1)] | None = None
     valid: bool | None = None  # aggregates only: enough samples arrived in the interval
+    # Aggregates over a clock interval only: its length; ``ts`` is the interval's start.
+    interval_s: Annotated[float, Field(gt=0, le=86_400)] | None = None
 
     @model_validator(mode="after")
     def _aggregate_is_consistent(self) -> Self:

@@ -27,8 +27,18 @@ class ReadingOut(BaseModel):
     ts: int = Field(description="UTC epoch milliseconds, as taken at the source")
     time: datetime = Field(description="the same instant as an ISO 8601 UTC time")
     device: str
-    value: float
+    value: float = Field(description="the sample, or the mean of an aggregate")
     quality: Quality = Field(description="HJ 212-2017 data flag")
+    interval: str = Field(
+        description="raw for a sample as read; the interval length (60s) for an aggregate"
+        " over the clock interval starting at ts"
+    )
+    min: float | None = None
+    max: float | None = None
+    count: int | None = None
+    valid: bool | None = Field(
+        default=None, description="aggregates: enough samples arrived in the interval"
+    )
 
 
 class SiteReadings(BaseModel):
@@ -58,6 +68,13 @@ def get_site_readings(  # noqa: PLR0913 - one parameter per query field
     ] = None,
     end: Annotated[AwareDatetime | None, Query(description="exclusive; default now")] = None,
     device: Annotated[str | None, Query(description="only this device's readings")] = None,
+    interval: Annotated[
+        str | None,
+        Query(
+            pattern=r"^(raw|[0-9]+(\.[0-9]+)?s)$",
+            description="only raw samples (raw) or only aggregates of this length (60s)",
+        ),
+    ] = None,
 ) -> SiteReadings:
     """Raw readings of ``metric`` at the site within ``[start, end)``."""
     if metric not in CATALOG:
@@ -91,6 +108,7 @@ def get_site_readings(  # noqa: PLR0913 - one parameter per query field
         start_ms=_epoch_ms(start),
         end_ms=_epoch_ms(end),
         device=device,
+        interval=interval,
     )
     return SiteReadings(
         site=site_id,
@@ -105,6 +123,11 @@ def get_site_readings(  # noqa: PLR0913 - one parameter per query field
                 device=row.device,
                 value=row.value,
                 quality=row.quality,
+                interval=row.interval,
+                min=row.min,
+                max=row.max,
+                count=row.count,
+                valid=row.valid,
             )
             for row in rows
         ],
