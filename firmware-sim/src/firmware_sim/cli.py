@@ -2,6 +2,10 @@
 
     lantian-firmware-sim pms5003 --link PATH [--period 1.0] [--seed N] [--record FILE.jsonl]
                                  [--mode active|passive] [--garbage-every N]
+    lantian-firmware-sim sds011 --link PATH [--period 1.0] [--seed N] [--record FILE.jsonl]
+                                [--mode active|query] [--garbage-every N] [--device-id A160]
+    lantian-firmware-sim modbus-rtu|modbus-tcp ...   (see firmware_sim.modbus_cli)
+    lantian-firmware-sim dlt645 --link PATH --meter ADDRESS ...   (see firmware_sim.dlt645_cli)
 
 Prints the pty device path on standard output (one line, flushed), logs to standard error, and
 exits 0 on SIGTERM or SIGINT after closing the pty and removing the symlink.
@@ -17,6 +21,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 
+from firmware_sim import dlt645_cli, modbus_cli
+from firmware_sim.devices import sds011
 from firmware_sim.devices.pms5003 import Mode, Pms5003Simulator
 from firmware_sim.recorder import Recorder
 from firmware_sim.serial_link import PtyLink
@@ -57,7 +63,40 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="every N frames, also send random bytes and a frame with a bad checksum",
     )
+    _add_sds011(devices)
+    modbus_cli.add_parsers(devices)
+    dlt645_cli.add_parser(devices)
     return parser
+
+
+def _device_id(text: str) -> int:
+    value = int(text, 16)
+    if not 0 <= value < 0xFFFF:  # FFFF addresses every sensor: no sensor has it
+        raise argparse.ArgumentTypeError("must be 0000..FFFE")
+    return value
+
+
+def _add_sds011(devices: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    sds = devices.add_parser("sds011", help="Nova Fitness SDS011 particulate sensor")
+    sds.add_argument("--link", type=Path, required=True, help="symlink to create to the pty")
+    sds.add_argument("--period", type=_positive_float, default=1.0, help="active-mode period, s")
+    sds.add_argument("--seed", type=int, default=0, help="seed of the signal model")
+    sds.add_argument("--record", type=Path, help="append each frame sent to this JSON Lines file")
+    sds.add_argument(
+        "--mode", choices=[m.value for m in sds011.Mode], default=sds011.Mode.ACTIVE.value
+    )
+    sds.add_argument(
+        "--garbage-every",
+        type=_positive_int,
+        metavar="N",
+        help="every N data frames, also send random bytes and a frame with a bad checksum",
+    )
+    sds.add_argument(
+        "--device-id",
+        type=_device_id,
+        default=sds011.DEFAULT_DEVICE_ID,
+        help="the sensor's id in hex (default A160)",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -74,24 +113,42 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGINT, _on_signal)
+    if args.device in modbus_cli.COMMANDS:
+        return modbus_cli.run(args, stop)
+    if args.device == dlt645_cli.COMMAND:
+        return dlt645_cli.run(args, stop)
 
     with contextlib.ExitStack() as stack:
         link = stack.enter_context(PtyLink(args.link))
         recorder = stack.enter_context(Recorder(args.record)) if args.record else None
-        simulator = Pms5003Simulator(
-            link,
-            period=args.period,
-            seed=args.seed,
-            mode=Mode(args.mode),
-            recorder=recorder,
-            garbage_every=args.garbage_every,
-        )
+        simulator: Pms5003Simulator | sds011.Sds011Simulator
+        match args.device:
+            case "sds011":
+                simulator = sds011.Sds011Simulator(
+                    link,
+                    period=args.period,
+                    seed=args.seed,
+                    mode=sds011.Mode(args.mode),
+                    device_id=args.device_id,
+                    recorder=recorder,
+                    garbage_every=args.garbage_every,
+                )
+            case _:
+                simulator = Pms5003Simulator(
+                    link,
+                    period=args.period,
+                    seed=args.seed,
+                    mode=Mode(args.mode),
+                    recorder=recorder,
+                    garbage_every=args.garbage_every,
+                )
         simulator.start()
         stack.callback(simulator.stop)
         sys.stdout.write(f"{link.device}\n")
         sys.stdout.flush()
         _log.info(
-            "pms5003 on %s (link %s), %s mode, period %s s",
+            "%s on %s (link %s), %s mode, period %s s",
+            args.device,
             link.device,
             link.link,
             args.mode,

@@ -10,6 +10,12 @@ from typing import Annotated
 
 from pydantic import Field
 
+from edge.config.dlt645 import Dlt645Config
+from edge.config.modbus import ModbusRtuConfig, ModbusTcpConfig
 from edge.config.pms5003 import Pms5003Config
+from edge.config.sds011 import Sds011Config
 
-DeviceConfig = Annotated[Pms5003Config, Field(discriminator="type")]
+DeviceConfig = Annotated[
+    Pms5003Config | Sds011Config | Dlt645Config | ModbusRtuConfig | ModbusTcpConfig,
+    Field(discriminator="type"),
+]

@@ -5,6 +5,7 @@ Example (``edge/examples/site.yaml`` is a complete one)::
     gateway: gw-liaocheng-0001
     mqtt: {host: broker.example.org, port: 8883, tls: {ca: ca.pem}}
     publish: {interval: 5, max_readings: 1000}
+    aggregation: {interval: 60, min_coverage: 0.75}
     state_dir: /var/lib/lantian-edge
     devices:
       - {type: pms5003, id: pm-1, port: /dev/ttyAMA0, mode: passive, read_interval: 10}
@@ -68,12 +69,48 @@ class PublishConfig(Section):
     max_readings: Annotated[int, Field(ge=1, le=MAX_READINGS_PER_BATCH)] = 1000
 
 
+MS_PER_DAY = 86_400_000
+
+
+class AggregationConfig(Section):
+    """How samples become interval aggregates (see :mod:`edge.aggregation`).
+
+    ``interval``: seconds per aggregate; intervals are aligned to the UTC clock, so it must
+    divide a day into whole milliseconds (60: one aggregate per clock minute).
+    ``min_coverage``: the fraction of the expected samples an aggregate needs to be ``valid``;
+    0.75 is GB 3095-2012's rule for an hourly mean (at least 45 minutes of data per hour,
+    Table 4). ``grace``: seconds after an interval's end before it is closed without a sample
+    of the next interval, so that a slow poll's last sample still lands in its interval.
+    """
+
+    interval: Seconds = 60.0
+    min_coverage: Annotated[float, Field(gt=0, le=1)] = 0.75
+    grace: Annotated[float, Field(ge=0, le=3600)] = 5.0
+
+    @field_validator("interval")
+    @classmethod
+    def _divides_a_day(cls, interval: float) -> float:
+        ms = round(interval * 1000)
+        if abs(ms - interval * 1000) > 1e-6 or MS_PER_DAY % ms:
+            raise ValueError(
+                "must divide a day into whole milliseconds (e.g. 10, 60, 300, 900, 3600), so"
+                " that intervals line up with the clock"
+            )
+        return interval
+
+    @property
+    def interval_ms(self) -> int:
+        """The interval in milliseconds."""
+        return round(self.interval * 1000)
+
+
 class GatewayConfig(Section):
     """The whole file."""
 
     gateway: Identifier
     mqtt: MqttConfig
     publish: PublishConfig = PublishConfig()
+    aggregation: AggregationConfig = AggregationConfig()
     state_dir: FilePath  # the agent's own state, such as the next sequence number
     devices: Annotated[list[DeviceConfig], Field(min_length=1)]
 

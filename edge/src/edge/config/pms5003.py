@@ -6,6 +6,9 @@ from pydantic import Field, field_validator
 
 from edge.config.base import DeviceSection, FilePath, Seconds, relative_to_file
 
+# Plantower PMS5003 data manual V2.3 (2016), "Output result": stable mode sends a frame every 2.3 s.
+ACTIVE_FRAME_PERIOD_S = 2.3
+
 Pms5003Metric = Literal[
     "pm1", "pm25", "pm10", "pc_0_3", "pc_0_5", "pc_1_0", "pc_2_5", "pc_5_0", "pc_10"
 ]
@@ -37,6 +40,17 @@ class Pms5003Config(DeviceSection):
     def device_ids(self) -> tuple[str, ...]:
         """The device ids its readings carry."""
         return (self.id,)
+
+    @property
+    def sampling_period_s(self) -> float:
+        """Seconds between two frames: ``read_interval`` in passive mode.
+
+        In active mode the sensor paces itself: every 2.3 s while the concentration is steady,
+        every 0.2-0.8 s while it changes fast (Plantower PMS5003 data manual V2.3, 2016, "Output
+        result"; our protocol reference says "about one frame a second"). The slowest pace is
+        the nominal one, so that a steady sensor still fills its intervals.
+        """
+        return self.read_interval if self.mode == "passive" else ACTIVE_FRAME_PERIOD_S
 
     @field_validator("metrics")
     @classmethod
