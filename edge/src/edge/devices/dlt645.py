@@ -166,7 +166,7 @@ class Dlt645Bus(PolledBus):
             raise PortError(f"{self.config.port} failed: {exc}") from None
         finally:
             self._last_request_end = time.monotonic()
-            self._box(device_id).update(partial(_add_decoder_counts, decoder=decoder))
+            self.update_counters(device_id, partial(_add_decoder_counts, decoder=decoder))
         if decoder.checksum_errors:
             raise BadFrame(f"meter {address}: damaged reply (checksum)")
         raise ReadTimeout(f"meter {address}: no reply within {self.config.timeout} s")

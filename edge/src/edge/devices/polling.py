@@ -181,6 +181,10 @@ class PolledBus(abc.ABC):
         """A snapshot of each target's counters, keyed by device id."""
         return {target.id: self._box(target.id).snapshot() for target in self.targets()}
 
+    def update_counters(self, device_id: str, change: Callable[[DeviceCounters], None]) -> None:
+        """Apply ``change`` to one target's counters (protocol-level counts a driver keeps)."""
+        self._box(device_id).update(change)
+
     def start(self) -> None:
         """Start polling in a background thread; returns at once."""
         if self._thread is not None:

@@ -176,7 +176,7 @@ class Sds011Device(PolledBus):
         if not data:
             return None
         found = self._decoder.feed(data)
-        self._box(self._sensor.id).update(self._copy_decoder_counts)
+        self.update_counters(self._sensor.id, self._copy_decoder_counts)
         return found
 
     def _open_port(self) -> serial.Serial:
