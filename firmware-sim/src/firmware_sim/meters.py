@@ -6,7 +6,7 @@ goes down except through :meth:`SimulatedMeter.reset_energy`. Around them sit th
 Eastron meter also measures, each with its own noise:
 
 - a three-phase load is split over L1/L2/L3 with a fixed seeded imbalance of a few per cent;
-- phase voltages near 230 V, the Chinese low-voltage supply (GB/T 156), each meter a little off
+- phase voltages near 220 V, the Chinese low-voltage supply (GB/T 156: 220/380 V), each meter a little off
   nominal as meters far down a factory's feeders are, with a small noise;
 - a power factor between 0.85 and 0.98 that rises with the load, as motor loads' does;
 - 50 Hz within a few hundredths of a hertz, well inside the ±0.2 Hz of GB/T 15945;
@@ -25,7 +25,7 @@ from collections.abc import Callable, Mapping
 from firmware_sim.eastron import Quantity, RegisterMap
 from firmware_sim.load_profile import EnergyRegister, FactoryProfile, Flavour
 
-NOMINAL_VOLTAGE = 230.0  # V line to neutral (GB/T 156)
+NOMINAL_VOLTAGE = 220.0  # V line to neutral (GB/T 156: 220/380 V)
 NOMINAL_FREQUENCY = 50.0  # Hz
 VOLTAGE_OFFSET = 0.02  # a meter's fixed relative offset from nominal is at most this
 VOLTAGE_NOISE = 0.003  # relative standard deviation of one reading
