@@ -6,8 +6,8 @@ goes down except through :meth:`SimulatedMeter.reset_energy`. Around them sit th
 Eastron meter also measures, each with its own noise:
 
 - a three-phase load is split over L1/L2/L3 with a fixed seeded imbalance of a few per cent;
-- phase voltages near 220 V, the Chinese low-voltage supply (GB/T 156: 220/380 V), each meter a little off
-  nominal as meters far down a factory's feeders are, with a small noise;
+- phase voltages near 220 V, the Chinese low-voltage supply (GB/T 156: 220/380 V), each meter a
+  little off nominal as meters far down a factory's feeders are, with a small noise;
 - a power factor between 0.85 and 0.98 that rises with the load, as motor loads' does;
 - 50 Hz within a few hundredths of a hertz, well inside the ±0.2 Hz of GB/T 15945;
 - nothing exported (a factory without generation), so the total counter equals the import one.
