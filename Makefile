@@ -9,7 +9,7 @@ export PATH := $(HOME)/.local/bin:/usr/sbin:/usr/local/bin:$(PATH)
 UV ?= uv
 PYTEST_ARGS ?=
 
-.PHONY: help test demo install tools system-packages lint types contracts pytest fmt bench
+.PHONY: help test demo install tools system-packages lint types contracts pytest fmt
 
 help:
 	@echo "make demo    run the whole platform with a simulated city (Ctrl-C stops it)"
@@ -42,7 +42,7 @@ lint: install
 
 types: install
 	$(UV) run --no-sync mypy telemetry/src standards/src store/src edge/src firmware-sim/src \
-		ingest/src rules/src api/src dashboards/src devstack tests
+		ingest/src rules/src api/src dashboards/src devstack tests bench
 
 contracts: install
 	$(UV) run --no-sync lint-imports
@@ -60,5 +60,3 @@ fmt: install
 demo: install
 	$(UV) run --no-sync python -m devstack.demo
 
-bench: install
-	$(UV) run --no-sync python -m bench

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 
 from edge.aggregation.counters import CounterEvent, CounterTrack
 from edge.aggregation.gauges import gauge_aggregate
-from edge.aggregation.intervals import Selection, enough, interval_start, select
+from edge.aggregation.intervals import Sample, Selection, enough, interval_start, select
 from edge.config.base import Sampling
 from telemetry import Reading
 from telemetry.catalog import CATALOG, MetricKind
@@ -86,7 +86,7 @@ class AggregationCounters:
 @dataclass(slots=True)
 class _Open:
     start_ms: int
-    samples: list[Reading] = field(default_factory=list)
+    samples: list[Sample] = field(default_factory=list)
 
 
 class Aggregator:
@@ -181,7 +181,7 @@ class Aggregator:
             bucket = None
         if bucket is None:
             bucket = self._open[key] = _Open(start)
-        bucket.samples.append(reading)
+        bucket.samples.append(Sample.of(reading))
         self._counters.samples += 1
         return out
 

@@ -43,8 +43,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+from edge.aggregation.intervals import Sample
 from edge.config.base import Sampling
-from telemetry import Reading
 from telemetry.catalog import CATALOG, MetricKind
 
 RESET_BELOW = 1.0  # kWh: a counter that falls below this was reset
@@ -96,13 +96,13 @@ class CounterTrack:
         self._sampling = sampling
         ceiling = CATALOG[self.delta].high if self.delta else math.inf
         self._ceiling = ceiling
-        self._baseline: Reading | None = None
+        self._baseline: Sample | None = None
         self._baseline_start = 0
 
     def close(
         self,
         start_ms: int,
-        samples: Sequence[Reading],
+        samples: Sequence[Sample],
         *,
         complete: bool,
         replacements: Sequence[int] = (),
@@ -142,7 +142,7 @@ class CounterTrack:
         self._baseline, self._baseline_start = prev, start_ms
         return Consumption(max(math.fsum(parts), 0.0), valid, intervals, tuple(events))
 
-    def _classify(self, prev: Reading, cur: Reading, replacements: Sequence[int]) -> _Step | None:
+    def _classify(self, prev: Sample, cur: Sample, replacements: Sequence[int]) -> _Step | None:
         """None for an ordinary rise; otherwise what happened and what it consumed."""
         if any(prev.ts < at <= cur.ts for at in replacements):
             return _Step(CounterEvent.REPLACEMENT, 0.0)

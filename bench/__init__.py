@@ -1,0 +1,1 @@
+"""Benchmarks: each measures one goal on this machine, from one command (docs/benchmarks.md)."""
