@@ -45,7 +45,7 @@ def gateway_config(workdir: Path, broker: MosquittoServer, endpoints: dict[str, 
         for n, port in enumerate(endpoints["meters"])
     ]
     devices += [
-        {"type": "pms5003", "id": f"pm-{n}", "port": link, "mode": "active"}
+        {"type": "pms5003", "id": f"pm-{n}", "port": link, "mode": "active", "warmup": 0}
         for n, link in enumerate(endpoints["pms"])
     ]
     config = {

@@ -25,8 +25,8 @@ publish: {{interval: 0.3}}
 aggregation: {{interval: {INTERVAL_MS / 1000}, grace: 1}}
 state_dir: state
 devices:
-  - {{type: pms5003, id: pm-raw, port: {streaming}, mode: active, raw: true}}
-  - {{type: pms5003, id: pm-agg, port: {polled}, mode: passive, read_interval: 0.2}}
+  - {{type: pms5003, id: pm-raw, port: {streaming}, mode: active, raw: true, warmup: 0}}
+  - {{type: pms5003, id: pm-agg, port: {polled}, mode: passive, read_interval: 0.2, warmup: 0}}
 """
     )
     return path

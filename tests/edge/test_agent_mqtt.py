@@ -26,7 +26,7 @@ mqtt: {{host: {mosquitto.host}, port: {mosquitto.port}}}
 publish: {{interval: {interval}, max_readings: {max_readings}}}
 state_dir: state
 devices:
-  - {{type: pms5003, id: pm-1, port: {sensor_path}, raw: true}}
+  - {{type: pms5003, id: pm-1, port: {sensor_path}, raw: true, warmup: 0}}
 """
     )
     return path

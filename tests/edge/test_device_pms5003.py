@@ -1,3 +1,4 @@
+import itertools
 import threading
 import time
 from typing import Any
@@ -22,7 +23,13 @@ def recorded_value(metric: str, record: dict[str, Any]) -> float:
 
 
 def config(port, **overrides):
-    values = {"type": "pms5003", "id": "pm-1", "port": str(port), "timeout": 1.0} | overrides
+    values = {
+        "type": "pms5003",
+        "id": "pm-1",
+        "port": str(port),
+        "timeout": 1.0,
+        "warmup": 0,
+    } | overrides
     return Pms5003Config.model_validate(values)
 
 
@@ -167,3 +174,66 @@ def test_build_device_makes_the_owner_without_starting_it(tmp_path):
     assert device.id == "pm-1"
     assert threading.active_count() == before
     assert device.counters()[device.id].open_failures == 0
+
+
+def assert_each_poll_was_sent(polls, records):
+    """Every poll's PM2.5 is that of a frame the simulator sent shortly before it was read."""
+    for poll in polls:
+        (pm25,) = [r for r in poll if r.metric == "pm25"]
+        assert any(
+            rec["pm25_atm"] == pm25.value and 0 <= pm25.ts - rec["ts"] < 300 for rec in records
+        )
+
+
+def test_frames_of_the_warm_up_after_a_wake_are_discarded_and_counted(
+    pms_sim, collector, devices, wait_until
+):
+    sensor = pms_sim(period=0.05, seed=5)
+    started_ms = time.time_ns() // 1_000_000
+    device = devices(config(sensor.path, warmup=0.6), collector)
+    assert wait_until(lambda: len(collector.snapshot()) >= 5)
+    device.stop()
+    counters = device.counters()[device.id]
+    assert counters.warmup_frames >= 6  # 0.6 s of frames every 0.05 s, less the port's start
+    first = collector.snapshot()[0][0]
+    assert first.ts - started_ms >= 600
+    assert_each_poll_was_sent(collector.snapshot(), sensor.records())
+
+
+def test_a_duty_cycled_sensor_sleeps_between_its_readings(pms_sim, collector, devices, wait_until):
+    sensor = pms_sim(period=0.05, seed=6)
+    cfg = config(sensor.path, warmup=0.2, duty_cycle={"awake": 0.6, "period": 1.5})
+    device = devices(cfg, collector)
+    asleep_seen = threading.Event()
+    done = threading.Event()
+
+    def watch_sleep():
+        while not done.is_set():
+            if sensor.simulator.asleep:
+                asleep_seen.set()
+            time.sleep(0.01)
+
+    watcher = threading.Thread(target=watch_sleep, daemon=True)
+    watcher.start()
+
+    def long_gaps():
+        # Within a cycle frames come every 0.05 s; between cycles the sensor slept about 0.9 s
+        # and warmed up 0.2 s, so the longest gaps are about 1.1 s, one per cycle.
+        stamps = [poll[0].ts for poll in collector.snapshot()]
+        return [b - a for a, b in itertools.pairwise(stamps) if b - a > 700]
+
+    assert wait_until(lambda: len(long_gaps()) >= 2, 15)
+    device.stop()
+    done.set()
+    assert asleep_seen.is_set()  # the agent really put the sensor to sleep
+    assert all(g < 1600 for g in long_gaps())
+    assert device.counters()[device.id].warmup_frames >= 2 * 3  # every wake warms up again
+    assert device.counters()[device.id].read_timeouts == 0  # asleep is not silent
+    assert_polls_match_records(collector.snapshot()[:5], sensor.records(), ("pm1", "pm25", "pm10"))
+
+
+def test_a_duty_cycle_must_leave_time_to_read_after_the_warm_up(tmp_path):
+    with pytest.raises(ValueError, match=r"warmup must be shorter than duty_cycle\.awake"):
+        config(tmp_path / "tty", warmup=30, duty_cycle={"awake": 20, "period": 300})
+    with pytest.raises(ValueError, match="awake must be shorter than period"):
+        config(tmp_path / "tty", duty_cycle={"awake": 300, "period": 300})

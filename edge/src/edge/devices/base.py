@@ -52,6 +52,7 @@ class DeviceCounters:
         open_failures: attempts to open the port that failed.
         disconnects: open ports that failed while in use.
         clock_unset: frames dropped because the gateway clock was not set (before 2000).
+        warmup_frames: frames discarded because the sensor was still warming up after a wake.
         connected: whether the port is open now.
         last_error: the most recent error, for the log and status reports.
         state: what the last read came to.
@@ -69,6 +70,7 @@ class DeviceCounters:
     open_failures: int = 0
     disconnects: int = 0
     clock_unset: int = 0
+    warmup_frames: int = 0
     connected: bool = False
     last_error: str | None = None
     state: DeviceState = DeviceState.STARTING

@@ -1,7 +1,10 @@
 """The I/O owner of one Plantower PMS5003 on one serial port.
 
 On every (re)connection it flushes stale input, wakes the sensor and sets its mode. In active
-mode it reads the stream; in passive mode it sends a read command every ``read_interval``. Each
+mode it reads the stream; in passive mode it sends a read command every ``read_interval``.
+Frames in the first ``warmup`` seconds after a wake are counted and discarded (the fan needs
+about 30 s before readings settle). With a ``duty_cycle`` the sensor is put to sleep after
+``awake`` seconds of each ``period`` and woken at the next period, warm-up included. Each
 valid frame becomes one reading per configured metric, from the atmospheric values, stamped with
 the gateway clock at reception. Frames that do not arrive within ``timeout`` count as read
 timeouts. A port that cannot be opened, or fails while open, is closed and retried after
@@ -13,10 +16,12 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal
 
 import serial
 
 from edge.config import Pms5003Config
+from edge.config.pms5003 import DutyCycle
 from edge.devices.base import (
     Clock,
     CounterBox,
@@ -58,6 +63,66 @@ FRAME_METRICS = {
 }
 
 
+@dataclass(slots=True)
+class _Cycle:
+    """Where a duty-cycled sensor is in its cycle; ``turn`` says when to sleep or wake it."""
+
+    duty: DutyCycle | None
+    start: float
+    asleep: bool = False
+
+    def turn(self, now: float) -> Literal["sleep", "wake"] | None:
+        if self.duty is None:
+            return None
+        if not self.asleep and now >= self.start + self.duty.awake:
+            self.asleep = True
+            return "sleep"
+        if self.asleep and now >= self.start + self.duty.period:
+            self.asleep, self.start = False, now
+            return "wake"
+        return None
+
+
+@dataclass(slots=True)
+class _FrameWatch:
+    """When the next passive read is due, and whether an expected frame is overdue."""
+
+    config: Pms5003Config
+    now: float
+    awaiting: bool = False
+    waiting_since: float = 0.0  # when the frame we wait for was due
+    next_read: float = 0.0
+    timed_out: bool = False  # set when a frame is overdue; the owner counts and clears it
+
+    def __post_init__(self) -> None:
+        self.restart(self.now)
+
+    @property
+    def passive(self) -> bool:
+        return self.config.mode == "passive"
+
+    def restart(self, now: float) -> None:
+        self.awaiting, self.waiting_since, self.next_read = not self.passive, now, now
+
+    def read_due(self, now: float) -> bool:
+        if not self.passive or now < self.next_read:
+            return False
+        if self.awaiting:
+            self.timed_out = True  # the previous read was never answered
+        self.awaiting, self.waiting_since = True, now
+        self.next_read += self.config.read_interval
+        if self.next_read <= now:  # late (a slow port): do not fire a burst to catch up
+            self.next_read = now + self.config.read_interval
+        return True
+
+    def after_read(self, now: float, *, got_frames: bool) -> None:
+        if got_frames:
+            self.awaiting, self.waiting_since = not self.passive, now
+        elif self.awaiting and now - self.waiting_since >= self.config.timeout:
+            self.timed_out = True
+            self.awaiting, self.waiting_since = not self.passive, now
+
+
 class Pms5003Device:
     """Reads one PMS5003 in a thread of its own and hands its readings to ``sink``."""
 
@@ -79,6 +144,7 @@ class Pms5003Device:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_logged_error: str | None = None
+        self._settled_at = 0.0  # monotonic time from which frames count (after a warm-up)
 
     @property
     def id(self) -> str:
@@ -136,35 +202,41 @@ class Pms5003Device:
 
     def _session(self, port: serial.Serial) -> None:
         port.reset_input_buffer()  # bytes from before we listened would get the wrong time
-        passive = self.config.mode == "passive"
-        port.write(pms5003.wake() + (pms5003.passive_mode() if passive else pms5003.active_mode()))
-        waiting_since = time.monotonic()  # when the frame we wait for was due
-        next_read = waiting_since
-        awaiting = not passive
+        self._wake(port)
+        cycle = _Cycle(self.config.duty_cycle, start=time.monotonic())
+        watch = _FrameWatch(self.config, now=cycle.start)
         while not self._stop.is_set():
             now = time.monotonic()
-            if passive and now >= next_read:
-                if awaiting:
-                    self._count_timeout()
+            turn = cycle.turn(now)
+            if turn == "sleep":
+                port.write(pms5003.sleep())
+            elif turn == "wake":
+                self._wake(port)
+                watch.restart(now)
+            if not cycle.asleep and watch.read_due(now):
                 port.write(pms5003.read_passive())
-                awaiting, waiting_since = True, now
-                next_read += self.config.read_interval
-                if next_read <= now:  # late (a slow port): do not fire a burst to catch up
-                    next_read = now + self.config.read_interval
             data = port.read(port.in_waiting or 1)
             frames = self._decoder.feed(data)
             if data:
                 self._counters.update(self._copy_decoder_counts)
             for frame in frames:
                 self._emit(frame)
-            now = time.monotonic()
-            if frames:
-                awaiting, waiting_since = not passive, now
-            elif awaiting and now - waiting_since >= self.config.timeout:
+            if not cycle.asleep:
+                watch.after_read(time.monotonic(), got_frames=bool(frames))
+            if watch.timed_out:
+                watch.timed_out = False
                 self._count_timeout()
-                awaiting, waiting_since = not passive, now
+
+    def _wake(self, port: serial.Serial) -> None:
+        """Wake the sensor, set its mode, and start its warm-up."""
+        mode = pms5003.passive_mode() if self.config.mode == "passive" else pms5003.active_mode()
+        port.write(pms5003.wake() + mode)
+        self._settled_at = time.monotonic() + self.config.warmup
 
     def _emit(self, frame: Pms5003Frame) -> None:
+        if time.monotonic() < self._settled_at:
+            self._counters.update(_count_warmup)
+            return  # the fan has not run long enough for the reading to mean anything
         ts = self._clock()
         if ts < MIN_TS_MS:
             self._counters.update(_count_clock_unset)
@@ -222,6 +294,10 @@ def _mark_disconnected(c: DeviceCounters) -> None:
 def _count_timeout(c: DeviceCounters) -> None:
     c.read_timeouts += 1
     c.state = DeviceState.TIMEOUT
+
+
+def _count_warmup(c: DeviceCounters) -> None:
+    c.warmup_frames += 1
 
 
 def _count_clock_unset(c: DeviceCounters) -> None:
