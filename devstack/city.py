@@ -7,8 +7,11 @@ never appear in a simulated exceedance alert. Coordinates are approximate, insid
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 from store.sql import Registry
+
+SCENARIOS = Path(__file__).resolve().parent.parent / "firmware-sim" / "scenarios"
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,7 +26,12 @@ class SimSite:
     latitude: float
     longitude: float
     gateway: str
-    seed: int  # drives the simulated sensor's signal
+    scenario: str  # its simulated devices, signals and faults: a file in SCENARIOS
+
+    @property
+    def scenario_path(self) -> Path:
+        """The scenario file of the site's simulated devices."""
+        return SCENARIOS / self.scenario
 
 
 _CHIPING = ("chiping", "Chiping", "茌平区")
@@ -43,7 +51,7 @@ CITY: tuple[SimSite, ...] = (
         36.583,
         116.255,
         "gw-0001",
-        1,
+        "site-hengtong-east.yaml",
     ),
     SimSite(
         _YANGGU,
@@ -54,7 +62,7 @@ CITY: tuple[SimSite, ...] = (
         36.114,
         115.791,
         "gw-0002",
-        2,
+        "site-qingyuan-stack.yaml",
     ),
     SimSite(
         _GUANXIAN,
@@ -65,7 +73,7 @@ CITY: tuple[SimSite, ...] = (
         36.484,
         115.442,
         "gw-0003",
-        3,
+        "site-beiyuan-north.yaml",
     ),
     SimSite(
         _LINQING,
@@ -76,7 +84,7 @@ CITY: tuple[SimSite, ...] = (
         36.838,
         115.706,
         "gw-0004",
-        4,
+        "site-yunhe-workshop.yaml",
     ),
     SimSite(
         _SHENXIAN,
@@ -87,7 +95,7 @@ CITY: tuple[SimSite, ...] = (
         36.234,
         115.671,
         "gw-0005",
-        5,
+        "site-mingyan-south.yaml",
     ),
     SimSite(
         _DONGCHANGFU,
@@ -98,7 +106,7 @@ CITY: tuple[SimSite, ...] = (
         36.457,
         115.985,
         "gw-0006",
-        6,
+        "site-shuicheng-yard.yaml",
     ),
 )
 

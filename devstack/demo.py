@@ -2,9 +2,13 @@
 
 Starts Mosquitto and InfluxDB from the system's packages with their data under ``var/demo/``,
 registers the simulated city (:mod:`devstack.city`) in a SQLite store, then runs ingest, the API,
-and for every site a simulated PMS5003 on a pseudo-terminal read by an edge agent. It prints what
-runs where and one live line of progress, read from ingest's Prometheus metrics. Ctrl-C (or
-``--duration``) stops the gateways first, lets ingest drain, then stops everything else.
+and for every site its scenario (``firmware-sim/scenarios/``: a particulate sensor and energy
+meters on Modbus RTU, Modbus TCP and DL/T 645, with scheduled faults) in one
+``lantian-firmware-sim scenario`` process, read by an edge agent whose configuration is written
+from the fleet's endpoints. Particulate sensors publish every sample, so readings flow at once;
+meters publish one-minute aggregates. It prints what runs where and one live line of progress,
+read from ingest's Prometheus metrics. Ctrl-C (or ``--duration``) stops the gateways first, lets
+ingest drain, then stops everything else.
 
     python -m devstack.demo [--sites N] [--duration SECONDS] [--api-port PORT]
 """
@@ -22,15 +26,18 @@ from types import FrameType
 
 import httpx
 
-from devstack.city import CITY, register
+from devstack.city import CITY, SimSite, register
 from devstack.processes import ChildProcess, ProcessGroup, wait_until
 from devstack.servers import InfluxServer, MosquittoServer, free_port
 from devstack.services import IngestProgress, Platform
+from firmware_sim.fleet import FleetEndpoints
+from firmware_sim.scenario import load_scenario
 from store.sql import Registry, create_engine_for, migrate
 
 DEFAULT_WORKDIR = Path("var/demo")
 _DRAIN_TIMEOUT_S = 15.0
 _START_TIMEOUT_S = 60.0
+_FLEET_TIMEOUT_S = 15.0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -81,13 +88,10 @@ def run(workdir: Path, *, sites: int, api_port: int, stop: threading.Event) -> i
             say(ingest.log_tail())
             return 1
         for sim in city:
-            link = workdir / "dev" / f"{sim.gateway}-pm"
-            link.parent.mkdir(parents=True, exist_ok=True)
-            gateways.start(platform.pms5003(link, seed=sim.seed))
-            wait_until(link.exists, timeout_s=5)
-            gateways.start(
-                platform.edge(platform.gateway_config(sim.gateway, pms5003_links={"pm-1": link}))
-            )
+            endpoints = _start_fleet(platform, gateways, sim)
+            if endpoints is None:
+                return 1
+            gateways.start(platform.edge(platform.gateway_config(sim.gateway, endpoints=endpoints)))
         api_url = f"http://127.0.0.1:{api_port}"
         first = city[0]
         say(
@@ -120,6 +124,29 @@ def run(workdir: Path, *, sites: int, api_port: int, stop: threading.Event) -> i
         say("stopping ingest, API, InfluxDB and Mosquitto ...")
     say("stopped.")
     return 1 if failed else 0
+
+
+def _start_fleet(platform: Platform, gateways: ProcessGroup, sim: SimSite) -> FleetEndpoints | None:
+    """Start the site's simulated devices and say what they are; None if they did not start."""
+    fleet = gateways.start(platform.fleet(sim.scenario_path, sim.gateway))
+
+    def announced() -> bool:
+        return platform.fleet_endpoints(fleet) is not None or not fleet.running()
+
+    wait_until(announced, timeout_s=_FLEET_TIMEOUT_S)
+    endpoints = platform.fleet_endpoints(fleet)
+    if endpoints is None:
+        say(f"{fleet.name} did not start within {_FLEET_TIMEOUT_S:.0f} s; its log ends:")
+        say(fleet.log_tail())
+        return None
+    devices = ", ".join(
+        f"{d['type']} {d['id']}" + (f" ({len(d['members'])})" if "members" in d else "")
+        for d in endpoints["devices"]
+    )
+    scenario = load_scenario(sim.scenario_path)
+    every = f", every {scenario.repeat:.0f} s" if scenario.repeat else ""
+    say(f"  {sim.gateway} {sim.site}: {devices}; {len(scenario.timeline)} faults{every}")
+    return endpoints
 
 
 def _report_until(

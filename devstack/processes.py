@@ -6,6 +6,7 @@ which then stops the children in the reverse order of starting: gateways flush b
 stops, ingest flushes before InfluxDB stops).
 """
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -14,7 +15,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Self
+from typing import IO, Self
 
 _STOP_TIMEOUT_S = 10.0
 
@@ -25,7 +26,11 @@ def console_script(name: str) -> str:
 
 
 class ChildProcess:
-    """One service process with its output in ``log_path``."""
+    """One service process with its output in ``log_path``.
+
+    ``stdout_path``: keep standard output apart from the log, for a process whose output is data
+    (a simulator's endpoints); its standard error still goes to the log.
+    """
 
     def __init__(
         self,
@@ -34,21 +39,29 @@ class ChildProcess:
         *,
         log_path: Path,
         env: Mapping[str, str] | None = None,
+        stdout_path: Path | None = None,
     ) -> None:
         self.name = name
         self.command = list(command)
         self.log_path = log_path
+        self.stdout_path = stdout_path
         self.env = {**os.environ, **(env or {})}
         self._process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        """Start the process; its standard output and error go to the log file."""
+        """Start the process; its output goes to the log file (or to ``stdout_path``)."""
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        with self.log_path.open("ab") as log:
+        with contextlib.ExitStack() as files:
+            log = files.enter_context(self.log_path.open("ab"))
+            stdout: IO[bytes] = log
+            stderr: IO[bytes] | int = subprocess.STDOUT
+            if self.stdout_path is not None:
+                self.stdout_path.parent.mkdir(parents=True, exist_ok=True)
+                stdout, stderr = files.enter_context(self.stdout_path.open("wb")), log
             self._process = subprocess.Popen(  # noqa: S603 - our own console scripts
                 self.command,
-                stdout=log,
-                stderr=subprocess.STDOUT,
+                stdout=stdout,
+                stderr=stderr,
                 stdin=subprocess.DEVNULL,
                 env=self.env,
                 start_new_session=True,

@@ -4,6 +4,7 @@ Shared by the demo and the end-to-end tests, so both run the services exactly as
 would: console scripts, settings in environment variables, a YAML file per gateway.
 """
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,7 +12,9 @@ import httpx
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
+from devstack.gateways import Polling, device_entries, read_endpoints
 from devstack.processes import ChildProcess, console_script
+from firmware_sim.fleet import FleetEndpoints
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,29 +73,74 @@ class Platform:
             command += ["--record", str(record)]
         return ChildProcess(f"sim-{link.name}", command, log_path=self._log(f"sim-{link.name}"))
 
-    def gateway_config(
+    def fleet(self, scenario: Path, name: str, *, record_dir: Path | None = None) -> ChildProcess:
+        """Every simulated device of a scenario file in one process, its pty links in ``dev/``.
+
+        The process prints its endpoints to a file of their own: see :meth:`fleet_endpoints`.
+        """
+        command = [
+            console_script("lantian-firmware-sim"),
+            "scenario",
+            str(scenario),
+            "--workdir",
+            str(self.workdir / "dev" / name),
+        ]
+        if record_dir is not None:
+            command += ["--record-dir", str(record_dir)]
+        return ChildProcess(
+            f"fleet-{name}",
+            command,
+            log_path=self._log(f"fleet-{name}"),
+            stdout_path=self.workdir / "fleets" / f"{name}.json",
+        )
+
+    @staticmethod
+    def fleet_endpoints(fleet: ChildProcess) -> FleetEndpoints | None:
+        """Where a :meth:`fleet` process's devices are; None until it has said so."""
+        if fleet.stdout_path is None:
+            raise ValueError(f"{fleet.name} keeps no standard output of its own")
+        return read_endpoints(fleet.stdout_path)
+
+    def gateway_config(  # noqa: PLR0913 - keyword-only options
         self,
         gateway: str,
         *,
-        pms5003_links: dict[str, Path],
+        pms5003_links: dict[str, Path] | None = None,
+        endpoints: FleetEndpoints | None = None,
+        polling: Polling | None = None,
         publish_interval_s: float = 2.0,
         aggregation_interval_s: float = 60.0,
         raw: bool = True,
     ) -> Path:
-        """Write the YAML file of a gateway whose PMS5003 sensors are at the given links.
+        """Write the YAML file of a gateway and return its path.
 
-        ``raw``: publish every sample besides the interval aggregates, so readings show at once.
+        The gateway reads the PMS5003 sensors at ``pms5003_links`` and every device of a fleet
+        (:meth:`fleet_endpoints`), the fleet's as ``polling`` says.
+
+        ``raw``: the particulate sensors publish every sample besides the interval aggregates,
+        so readings show at once; meters follow ``polling.raw_meters``.
         """
+        polling = dataclasses.replace(polling or Polling(), raw_particulates=raw)
+        devices: list[dict[str, object]] = [
+            {
+                "type": "pms5003",
+                "id": device,
+                "port": str(link),
+                "mode": "active",
+                "raw": raw,
+                "warmup": 0,  # a simulated sensor is settled at once
+            }
+            for device, link in (pms5003_links or {}).items()
+        ]
+        if endpoints is not None:
+            devices += device_entries(endpoints["devices"], polling)
         config = {
             "gateway": gateway,
             "mqtt": {"host": self.mqtt_host, "port": self.mqtt_port},
             "publish": {"interval": publish_interval_s},
             "aggregation": {"interval": aggregation_interval_s},
             "state_dir": str(self.workdir / "edge" / gateway),
-            "devices": [
-                {"type": "pms5003", "id": device, "port": str(link), "mode": "active", "raw": raw}
-                for device, link in pms5003_links.items()
-            ],
+            "devices": devices,
         }
         path = self.workdir / "edge" / f"{gateway}.yaml"
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,3 +1,3 @@
-"""Fixtures shared by every test: real servers and databases from :mod:`devstack`."""
+"""Fixtures shared by every test: real servers, databases and device fleets from :mod:`devstack`."""
 
-pytest_plugins = ["devstack.fixtures", "devstack.sql_fixtures"]
+pytest_plugins = ["devstack.fixtures", "devstack.fleet_fixtures", "devstack.sql_fixtures"]

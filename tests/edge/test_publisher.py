@@ -7,7 +7,8 @@ import pytest
 
 from edge.config import MqttConfig
 from edge.publisher import Publisher
-from telemetry import Reading, TelemetryBatch
+from edge.spool import Spool
+from telemetry import Reading
 
 pytestmark = pytest.mark.integration
 
@@ -26,25 +27,35 @@ def password_broker(tmp_path, mosquitto_factory):
     return mosquitto_factory(password_file=password_file)
 
 
-def batch(seq):
+@pytest.fixture
+def spool(tmp_path):
+    spool = Spool(tmp_path / "spool.sqlite3", "gw-1", quota_bytes=10**9, legacy_state_dir=tmp_path)
+    spool.open()
+    yield spool
+    spool.close()
+
+
+def send(publisher):
     reading = Reading(device="pm-1", metric="pm25", value=71.0, ts=TS)
-    return TelemetryBatch(gateway="gw-1", seq=seq, readings=[reading])
+    publisher.spool.put([reading], TS)
+    publisher.notify()
 
 
 def mqtt_config(broker, **login):
     return MqttConfig.model_validate({"host": broker.host, "port": broker.port, **login})
 
 
-def test_batches_are_delivered_with_username_and_password(password_broker):
+def test_batches_are_delivered_with_username_and_password(password_broker, spool):
     publisher = Publisher(
         "gw-1",
         mqtt_config(password_broker, username=USER, password=GOOD_WORD),
+        spool,
         agent_version="test",
     )
     publisher.start()
     try:
-        for seq in range(1, 6):
-            publisher.send(batch(seq))
+        for _ in range(5):
+            send(publisher)
         deadline = time.monotonic() + 10
         while publisher.counters().batches_delivered < 5 and time.monotonic() < deadline:
             time.sleep(0.02)
@@ -56,25 +67,26 @@ def test_batches_are_delivered_with_username_and_password(password_broker):
     assert counters.undelivered == 0
 
 
-def test_a_refused_login_is_survived_and_close_returns_promptly(password_broker):
+def test_a_refused_login_is_survived_and_close_returns_promptly(password_broker, spool):
     publisher = Publisher(
         "gw-1",
         mqtt_config(password_broker, username=USER, password=BAD_WORD),
+        spool,
         agent_version="test",
     )
     publisher.start()
-    publisher.send(batch(1))
+    send(publisher)
     time.sleep(1.0)
     started = time.monotonic()
     publisher.close(timeout=5)
     assert time.monotonic() - started < 2  # nothing to wait for without a connection
     counters = publisher.counters()
-    assert (counters.connected, counters.connects, counters.batches_delivered) == (False, 0, 0)
-    assert counters.undelivered == 1
+    assert (counters.connected, counters.connects, counters.batches_sent) == (False, 0, 0)
+    assert spool.counters().depth == 1  # never published: it waits in the spool
 
 
-def test_the_constructor_does_no_io(mosquitto):
-    publisher = Publisher("gw-1", mqtt_config(mosquitto), agent_version="test")
+def test_the_constructor_does_no_io(mosquitto, spool):
+    publisher = Publisher("gw-1", mqtt_config(mosquitto), spool, agent_version="test")
     time.sleep(0.2)
     assert publisher.counters().connects == 0
     publisher.close(timeout=0)

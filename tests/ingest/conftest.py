@@ -4,6 +4,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import paho.mqtt.client as mqtt
 import pytest
@@ -15,8 +16,11 @@ from ingest.service import IngestService
 from ingest.settings import IngestSettings
 from store.connection import InfluxConnection
 from store.influx import InfluxStore
-from store.sql import Registry, create_engine_for, migrate
+from store.sql import DeliveryLedger, Registry, create_engine_for, migrate
 from telemetry import topics
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 
 class Gateway:
@@ -88,6 +92,7 @@ class IngestRunner:
         self._registry = registry
         self._sql_url = sql_url
         self._running: list[IngestService] = []
+        self._engines: list[Engine] = []
 
     def start(  # noqa: PLR0913 - the settings tests vary, all keyword-only
         self,
@@ -99,6 +104,8 @@ class IngestRunner:
         batch_max_delay_s: float = 0.05,
         batch_max_readings: int = 5000,
         registry: Registry | None = None,
+        gap_timeout_s: float = 600.0,
+        ack_min_interval_s: float = 0.05,
     ) -> IngestService:
         """A started service whose subscription the broker has confirmed.
 
@@ -116,8 +123,17 @@ class IngestRunner:
             batch_max_delay_s=batch_max_delay_s,
             batch_max_readings=batch_max_readings,
             metrics_port=0,
+            gap_timeout_s=gap_timeout_s,
+            ack_min_interval_s=ack_min_interval_s,
         )
-        service = IngestService(settings, influx=influx, registry=registry or self._registry)
+        engine = create_engine_for(self._sql_url)  # one per service, as N workers would have
+        self._engines.append(engine)
+        service = IngestService(
+            settings,
+            influx=influx,
+            registry=registry or self._registry,
+            ledger=DeliveryLedger(engine),
+        )
         self._running.append(service)
         service.start()
         assert service.broker.subscribed.wait(10), "ingest did not subscribe"
@@ -133,6 +149,8 @@ class IngestRunner:
         """Stop every service still running, the last started first."""
         for service in reversed(list(self._running)):
             self.stop(service)
+        for engine in self._engines:
+            engine.dispose()
 
 
 @pytest.fixture

@@ -28,6 +28,7 @@ from store.sql.models import Base, County, Enterprise, RegistryVersion, Site
 from store.sql.schema import alembic_config
 
 REGISTRY_TABLES = {"counties", "parks", "enterprises", "sites", "gateways", "registry_version"}
+DELIVERY_TABLES = {"delivery_progress", "delivery_stored", "delivery_gaps"}
 
 
 @pytest.fixture
@@ -61,14 +62,14 @@ def test_empty_database_is_at_no_revision_and_lacks_every_table(empty_engine):
     assert current_revision(empty_engine) is None
     # The comparison used below does see a schema that differs from the models.
     missing = {diff[1].name for diff in differences(empty_engine) if diff[0] == "add_table"}
-    assert missing == REGISTRY_TABLES
+    assert missing == REGISTRY_TABLES | DELIVERY_TABLES
 
 
 def test_upgrade_from_empty_to_head_builds_exactly_the_models(empty_sql_url, empty_engine):
     migrate(empty_sql_url)
 
-    assert current_revision(empty_engine) == head_revision() == "0001"
-    assert tables(empty_engine) == REGISTRY_TABLES | {"alembic_version"}
+    assert current_revision(empty_engine) == head_revision() == "0002"
+    assert tables(empty_engine) == REGISTRY_TABLES | DELIVERY_TABLES | {"alembic_version"}
     assert differences(empty_engine) == []
 
 

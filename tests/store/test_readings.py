@@ -115,6 +115,16 @@ def test_only_the_aggregate_fields_present_are_written(extra, expected_fields):
     assert reading_point(IN_PARK, reading).fields == expected_fields
 
 
+def test_a_reading_stamped_by_an_unsynchronised_clock_is_flagged_by_a_field_not_a_tag():
+    flagged = Reading(device="pm-1", metric="pm10", value=2.0, ts=T, time_unsynced=True)
+    plain = Reading(device="pm-1", metric="pm10", value=2.0, ts=T)
+    point = reading_point(IN_PARK, flagged)
+    assert point.fields == {"value": 2.0, "time_unsynced": True}
+    # same series as the unflagged reading: a replay overwrites its own point
+    assert point.tags == reading_point(IN_PARK, plain).tags
+    assert "time_unsynced" not in reading_point(IN_PARK, plain).fields
+
+
 def test_reading_points_keeps_order_and_each_readings_own_time():
     readings = [pm25(1.0, T + 2000), pm25(2.0, T), pm25(3.0, T + 1000, device="pm-2")]
 

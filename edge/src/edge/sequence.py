@@ -1,4 +1,9 @@
-"""Batch sequence numbers of one gateway, persisted so that none is ever used twice.
+"""Batch sequence numbers of one gateway, persisted so that none is ever used twice (legacy).
+
+The spool (:mod:`edge.spool`) now numbers batches in the transaction that stores them; this
+file-based store is kept so that a gateway upgraded in place continues after the number in its
+old ``<gateway>.seq.json`` (the spool reads it once, with :meth:`SequenceStore.peek`), and for
+:class:`StateError`, which both use for state that cannot be trusted.
 
 The platform deduplicates batches by (gateway, seq) and reports gaps, so a number reused after
 a restart would silently drop a batch. :meth:`SequenceStore.take` therefore writes the *next*

@@ -6,9 +6,11 @@
                                 [--mode active|query] [--garbage-every N] [--device-id A160]
     lantian-firmware-sim modbus-rtu|modbus-tcp ...   (see firmware_sim.modbus_cli)
     lantian-firmware-sim dlt645 --link PATH --meter ADDRESS ...   (see firmware_sim.dlt645_cli)
+    lantian-firmware-sim scenario FILE --workdir DIR ...   (see firmware_sim.scenario_cli)
 
-Prints the pty device path on standard output (one line, flushed), logs to standard error, and
-exits 0 on SIGTERM or SIGINT after closing the pty and removing the symlink.
+Prints the pty device path on standard output (one line, flushed; ``scenario`` prints its
+endpoints as one JSON line), logs to standard error, and exits 0 on SIGTERM or SIGINT after
+closing the pty and removing the symlink.
 """
 
 import argparse
@@ -21,7 +23,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 
-from firmware_sim import dlt645_cli, modbus_cli
+from firmware_sim import dlt645_cli, modbus_cli, scenario_cli
 from firmware_sim.devices import sds011
 from firmware_sim.devices.pms5003 import Mode, Pms5003Simulator
 from firmware_sim.recorder import Recorder
@@ -66,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_sds011(devices)
     modbus_cli.add_parsers(devices)
     dlt645_cli.add_parser(devices)
+    scenario_cli.add_parser(devices)
     return parser
 
 
@@ -117,6 +120,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return modbus_cli.run(args, stop)
     if args.device == dlt645_cli.COMMAND:
         return dlt645_cli.run(args, stop)
+    if args.device == scenario_cli.COMMAND:
+        return scenario_cli.run(args, stop)
 
     with contextlib.ExitStack() as stack:
         link = stack.enter_context(PtyLink(args.link))

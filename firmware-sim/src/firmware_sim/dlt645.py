@@ -36,6 +36,11 @@ class Code(IntEnum):
 
 
 ERROR_NO_DATA = 0x02  # error byte bit 1: the meter has no such data item (verify)
+# Error byte bit 0, "other error": what a meter answers when it cannot serve a request it
+# understands, e.g. while busy. The bit layout (bit 0 other, bit 1 no data, bit 2 password) is
+# DL/T 645-2007's error status word as open-source meter tools decode it; the protocol reference
+# gives only the 0xD1 control code (verify).
+ERROR_OTHER = 0x01
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,10 @@ session (fixed client id, ``clean_start=False``, a long session expiry) gets it 
 A delivery remembers which connection it came on. After a reconnect the broker resends what was
 not acknowledged, possibly under the same packet ids, so an ack for a delivery of an earlier
 connection is never sent: it could acknowledge a different message of the new connection. The
-resent copy is written again (an idempotent overwrite in InfluxDB) and acknowledged then.
+resent copy is acknowledged then (written again only if its seq was not recorded as stored).
+
+The session also publishes the delivery watermark (:meth:`BrokerSession.publish_ack`), retained
+on each gateway's ack topic, for :mod:`ingest.progress`.
 """
 
 import logging
@@ -26,7 +29,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from ingest.settings import IngestSettings
-from telemetry import TopicKind
+from telemetry import Ack, TopicKind, encode, topics
 from telemetry.topics import shared_subscription, subscription
 
 if TYPE_CHECKING:
@@ -113,6 +116,17 @@ class BrokerSession:
                 return False
             self._client.ack(delivery.mid, delivery.qos)
             return True
+
+    def publish_ack(self, gateway: str, seq: int) -> bool:
+        """Publish watermark ``seq`` of ``gateway``, retained, QoS 1; False when not connected.
+
+        Retained, so a gateway that (re)connects learns the current watermark at once.
+        """
+        if not self.connected.is_set():
+            return False
+        payload = encode(Ack(gateway=gateway, seq=seq, ts=int(time.time() * 1000)))
+        info = self._client.publish(topics.ack(gateway), payload, qos=1, retain=True)
+        return info.rc == mqtt.MQTT_ERR_SUCCESS
 
     def _on_connect(
         self,

@@ -9,7 +9,7 @@ from types import FrameType
 
 from ingest.service import IngestService
 from ingest.settings import IngestSettings, settings_from
-from store.sql import Registry, create_engine_for
+from store.sql import DeliveryLedger, Registry, create_engine_for
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -36,8 +36,9 @@ def run(settings: IngestSettings) -> int:
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGINT, _on_signal)
     with settings.influx.open() as influx:
+        engine = create_engine_for(settings.sql_url)
         service = IngestService(
-            settings, influx=influx, registry=Registry(create_engine_for(settings.sql_url))
+            settings, influx=influx, registry=Registry(engine), ledger=DeliveryLedger(engine)
         )
         service.start()
         stop.wait()

@@ -38,6 +38,21 @@ class IngestCounters:
             "InfluxDB writes retried after the server was unavailable.",
             registry=self.registry,
         )
+        self.duplicates = Counter(
+            "lantian_ingest_duplicates",
+            "Telemetry batches not written again: their seq was stored already.",
+            registry=self.registry,
+        )
+        self.gaps = Counter(
+            "lantian_ingest_gaps",
+            "Runs of missing batch seqs declared lost after the gap timeout.",
+            registry=self.registry,
+        )
+        self.acks_published = Counter(
+            "lantian_ingest_acks_published",
+            "Risen watermarks published retained on a gateway's ack topic.",
+            registry=self.registry,
+        )
         self.subscribed = Gauge(
             "lantian_ingest_subscribed",
             "1 while the broker has confirmed the telemetry subscription on the live connection.",

@@ -15,10 +15,11 @@ from prometheus_client import start_http_server
 from ingest.broker import BrokerSession, Delivery
 from ingest.counters import IngestCounters
 from ingest.placements import PlacementCache
+from ingest.progress import DeliveryProgress
 from ingest.settings import IngestSettings
 from ingest.writer import BatchWriter
 from store.influx import InfluxStore
-from store.sql import Registry
+from store.sql import DeliveryLedger, Registry
 
 if TYPE_CHECKING:
     from wsgiref.simple_server import WSGIServer
@@ -32,7 +33,12 @@ class IngestService:
     """MQTT telemetry in, InfluxDB points out, acknowledged only once written."""
 
     def __init__(
-        self, settings: IngestSettings, *, influx: InfluxStore, registry: Registry
+        self,
+        settings: IngestSettings,
+        *,
+        influx: InfluxStore,
+        registry: Registry,
+        ledger: DeliveryLedger,
     ) -> None:
         self.settings = settings
         self.counters = IngestCounters()
@@ -43,10 +49,18 @@ class IngestService:
             self._deliveries,
             on_subscribed=lambda subscribed: self.counters.subscribed.set(int(subscribed)),
         )
+        self.progress = DeliveryProgress(
+            ledger,
+            publish=self.broker.publish_ack,
+            counters=self.counters,
+            gap_timeout_s=settings.gap_timeout_s,
+            ack_min_interval_s=settings.ack_min_interval_s,
+        )
         self._writer = BatchWriter(
             deliveries=self._deliveries,
             influx=influx,
             placements=PlacementCache(registry, refresh_s=settings.registry_refresh_s),
+            progress=self.progress,
             ack=self.broker.ack,
             counters=self.counters,
             max_readings=settings.batch_max_readings,
@@ -54,6 +68,9 @@ class IngestService:
         )
         self._writer_thread = threading.Thread(
             target=self._writer.run, name="ingest-writer", daemon=True
+        )
+        self._progress_thread = threading.Thread(
+            target=self.progress.run, name="ingest-progress", daemon=True
         )
         self._metrics_server: WSGIServer | None = None
         self.metrics_port: int | None = None
@@ -75,12 +92,15 @@ class IngestService:
                 "metrics on http://%s:%s/metrics", self.settings.metrics_host, self.metrics_port
             )
         self._writer_thread.start()
+        self._progress_thread.start()
         self.broker.start()
 
     def stop(self) -> None:
         """Stop consuming, flush and acknowledge what has arrived, then disconnect."""
         self._writer.stop()
         self._writer_thread.join()
+        self.progress.stop()  # publishes the last risen watermarks while still connected
+        self._progress_thread.join()
         self.broker.stop()
         if self._metrics_server is not None:
             self._metrics_server.shutdown()

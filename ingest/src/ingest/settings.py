@@ -46,6 +46,12 @@ class IngestSettings(BaseSettings):
     batch_max_readings: int = Field(default=5000, ge=1)
     batch_max_delay_s: float = Field(default=0.2, gt=0)
 
+    # A batch seq still missing this long after a later one was stored is declared lost, so the
+    # watermark (and the gateways' spools) can move on; a late copy is still written.
+    gap_timeout_s: float = Field(default=600.0, gt=0)
+    # At most one watermark per gateway this often: a replayed backlog needs no ack per batch.
+    ack_min_interval_s: float = Field(default=0.5, ge=0)
+
     metrics_host: str = "127.0.0.1"
     metrics_port: int | None = Field(default=9101, ge=0, le=65535)
 

@@ -10,6 +10,11 @@ A message that can never be written (broken payload, unknown gateway, a topic th
 its payload, points InfluxDB refuses with a 4xx) is counted by reason, logged and acknowledged, so
 it does not come back forever. When InfluxDB refuses a batch, its messages are written one by one
 so that one bad message does not take the others with it.
+
+Every batch carries its gateway's seq (:mod:`ingest.progress`): a batch whose seq is stored
+already is a duplicate, counted and acknowledged without being written again. Once InfluxDB has
+accepted a batch, its seqs are recorded in the SQL store before its messages are acknowledged,
+so a crash in between brings a redelivery that is recognised as a duplicate.
 """
 
 import logging
@@ -22,6 +27,7 @@ from dataclasses import dataclass, field
 from ingest.broker import Delivery
 from ingest.counters import IngestCounters
 from ingest.placements import PlacementCache
+from ingest.progress import DeliveryProgress
 from store.influx import InfluxStore, InfluxUnavailableError, InfluxWriteError, Point
 from store.readings import reading_points
 from store.sql import UnknownGatewayError
@@ -45,6 +51,7 @@ class RejectedMessageError(Exception):
 @dataclass
 class _Batch:
     deliveries: list[Delivery] = field(default_factory=list)
+    seqs: list[tuple[str, int]] = field(default_factory=list)  # (gateway, seq), per delivery
     points: list[Point] = field(default_factory=list)
     started_at: float | None = None
 
@@ -58,6 +65,7 @@ class BatchWriter:
         deliveries: "queue.Queue[Delivery]",
         influx: InfluxStore,
         placements: PlacementCache,
+        progress: DeliveryProgress,
         ack: Callable[[Delivery], bool],
         counters: IngestCounters,
         max_readings: int,
@@ -66,6 +74,7 @@ class BatchWriter:
         self._deliveries = deliveries
         self._influx = influx
         self._placements = placements
+        self._progress = progress
         self._ack = ack
         self._counters = counters
         self._max_readings = max_readings
@@ -108,17 +117,24 @@ class BatchWriter:
     def _add(self, batch: _Batch, delivery: Delivery) -> None:
         self._counters.messages_received.inc()
         try:
-            points = self._points_of(delivery)
+            seq, points = self._points_of(delivery)
         except RejectedMessageError as exc:
             self._counters.rejected.labels(reason=exc.reason).inc()
             log.warning("rejected message on %s: %s", delivery.topic, exc)
             self._ack(delivery)
             return
+        if seq in batch.seqs or self._progress.is_duplicate(*seq):
+            self._counters.duplicates.inc()
+            log.info("duplicate batch %d of %s, not written again", seq[1], seq[0])
+            self._ack(delivery)
+            return
         self._counters.readings_received.inc(len(points))
         batch.deliveries.append(delivery)
+        batch.seqs.append(seq)
         batch.points.extend(points)
 
-    def _points_of(self, delivery: Delivery) -> list[Point]:
+    def _points_of(self, delivery: Delivery) -> tuple[tuple[str, int], list[Point]]:
+        """The batch's (gateway, seq) and its points."""
         try:
             topic = parse_topic(delivery.topic)
             if topic.kind is not TopicKind.TELEMETRY:
@@ -137,7 +153,7 @@ class BatchWriter:
             placement = self._placements.placement(batch.gateway)
         except UnknownGatewayError:
             raise RejectedMessageError("unknown_gateway", batch.gateway) from None
-        return list(reading_points(placement, batch.readings))
+        return (batch.gateway, batch.seq), list(reading_points(placement, batch.readings))
 
     def _flush(self, batch: _Batch) -> None:
         try:
@@ -149,14 +165,16 @@ class BatchWriter:
         if not written:
             return
         self._counters.readings_written.inc(len(batch.points))
+        if not self._progress.stored(batch.seqs):
+            return  # not acknowledged: the broker redelivers and the batch is written again
         for delivery in batch.deliveries:
             self._ack(delivery)
         if batch.started_at is not None:
             self._counters.batch_seconds.observe(time.monotonic() - batch.started_at)
 
     def _flush_one_by_one(self, batch: _Batch) -> None:
-        for delivery in batch.deliveries:
-            points = self._points_of(delivery)
+        for delivery, seq in zip(batch.deliveries, batch.seqs, strict=True):
+            _, points = self._points_of(delivery)
             try:
                 written = self._write_with_retry(points)
             except InfluxWriteError as exc:
@@ -167,7 +185,8 @@ class BatchWriter:
             if not written:
                 return
             self._counters.readings_written.inc(len(points))
-            self._ack(delivery)
+            if self._progress.stored([seq]):
+                self._ack(delivery)
 
     def _write_with_retry(self, points: list[Point]) -> bool:
         """Write until InfluxDB accepts; False when stopped first (nothing is acknowledged)."""

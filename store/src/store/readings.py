@@ -11,7 +11,9 @@ built here, so the layout can change in one module. The layout (see docs/data-mo
   sample taken exactly at an interval's start never overwrites that interval's aggregate, and a
   query asks for one or the other;
 - fields: ``value`` (float), and for aggregated readings ``min``, ``max`` (float), ``count``
-  (integer) and ``valid`` (boolean);
+  (integer) and ``valid`` (boolean); ``time_unsynced`` (boolean ``true``, only on readings the
+  gateway stamped while its clock was not synchronised: a field, not a tag, so the flag neither
+  splits a series nor stops a replay from overwriting its own point);
 - time: the reading's own UTC epoch-ms timestamp from the source, so a replayed batch overwrites
   its own points (same series, same time) instead of adding new ones.
 """
@@ -58,6 +60,8 @@ def reading_point(placement: Placement, reading: Reading) -> Point:
         fields["count"] = reading.count
     if reading.valid is not None:
         fields["valid"] = reading.valid
+    if reading.time_unsynced:
+        fields["time_unsynced"] = True
     return Point(
         measurement=reading.metric,
         tags=reading_tags(placement, reading),

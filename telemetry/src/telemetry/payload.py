@@ -13,6 +13,15 @@ overwrite itself instead of adding points. Aggregated readings also carry ``min`
 for it) and ``interval_s`` (the interval's length; ``ts`` is its start, as HJ 212-2017 labels
 minute and hourly data). A sample as read from a device has no ``interval_s``.
 
+``time_unsynced: true`` flags a reading whose ``ts`` was taken while the gateway's clock was
+not synchronised (the kernel reported it unsynchronised, or it was before 2000); an aggregate
+carries it when any of its samples did. The flag is absent when the clock was synchronised or
+its state unknown, so older messages stay valid.
+
+The status topic carries a retained ``GatewayStatus``: ``online`` with the gateway's health
+(uptime, spool, devices, clock; every health field optional) while the agent runs, and the last
+will ``offline`` when it vanishes.
+
 Decoding is strict: no type coercion, no NaN or infinity, no unknown fields, so a broken
 gateway is noticed instead of silently reinterpreted.
 """
@@ -60,6 +69,8 @@ class Reading(_Message):
     valid: bool | None = None  # aggregates only: enough samples arrived in the interval
     # Aggregates over a clock interval only: its length; ``ts`` is the interval's start.
     interval_s: Annotated[float, Field(gt=0, le=86_400)] | None = None
+    # ``ts`` was taken while the gateway's clock was not synchronised: not to be trusted blindly.
+    time_unsynced: Literal[True] | None = None
 
     @model_validator(mode="after")
     def _aggregate_is_consistent(self) -> Self:
@@ -88,14 +99,58 @@ class GatewayState(StrEnum):
     OFFLINE = "offline"
 
 
+class ClockSync(StrEnum):
+    """Whether the gateway's clock was synchronised (by NTP or another time source)."""
+
+    SYNCED = "synced"
+    UNSYNCED = "unsynced"  # the kernel says so, or the clock is before 2000
+    UNKNOWN = "unknown"  # the platform cannot tell (no ``adjtimex``)
+
+
+Count = Annotated[int, Field(ge=0)]
+
+
+class DeviceHealth(_Message):
+    """One device's state and key counters in a health report."""
+
+    state: str
+    consecutive_failures: Count = 0
+    read_timeouts: Count = 0
+    bad_frames: Count = 0
+    device_faults: Count = 0
+    last_error: str | None = None
+
+
+class SpoolHealth(_Message):
+    """The gateway's disk spool: what waits for the platform's acknowledgement."""
+
+    batches: Count
+    readings: Count
+    oldest_unacked_s: Annotated[float, Field(ge=0)] | None = None
+    in_flight: Count = 0
+    dropped_raw: Count = 0
+    dropped_aggregate: Count = 0
+    dropped_batches: Count = 0
+
+
 class GatewayStatus(_Message):
-    """Retained birth message (``online``) and last will (``offline``) of a gateway."""
+    """Retained birth and health message (``online``) and last will (``offline``) of a gateway.
+
+    The health fields (``uptime_s`` onwards) are optional: the birth message and the last will
+    carry none, the periodic health report all it knows (``cpu_temp_c`` only where the board
+    reports a temperature).
+    """
 
     schema_version: Literal[1] = Field(default=SCHEMA_VERSION, alias="schema")
     gateway: Identifier
     state: GatewayState
     ts: EpochMs | None = None  # absent in the last will, which is written before it is needed
     agent_version: str | None = None
+    uptime_s: Annotated[float, Field(ge=0)] | None = None
+    spool: SpoolHealth | None = None
+    devices: dict[str, DeviceHealth] | None = None
+    clock: ClockSync | None = None
+    cpu_temp_c: float | None = None
 
     model_config = ConfigDict(populate_by_name=True)
 

@@ -17,6 +17,7 @@ aggregate would need a second point with the same time. A device configured ``ra
 published anyway, as it has every sample: raw samples pass through unchanged before they are
 aggregated. Readings of metrics the catalog marks DELTA, of ids the catalog does not know, and
 of devices the stage was not told about pass through unchanged and are counted.
+An aggregate containing a sample flagged ``time_unsynced`` is flagged too.
 
 Pure: no I/O, no threads, no clock of its own; the agent's thread owns it and passes the time.
 Events are counted in :class:`AggregationCounters` and logged.
@@ -87,6 +88,7 @@ class AggregationCounters:
 class _Open:
     start_ms: int
     samples: list[Sample] = field(default_factory=list)
+    time_unsynced: bool = False  # a sample was stamped by an unsynchronised clock
 
 
 class Aggregator:
@@ -182,6 +184,7 @@ class Aggregator:
         if bucket is None:
             bucket = self._open[key] = _Open(start)
         bucket.samples.append(Sample.of(reading))
+        bucket.time_unsynced |= bool(reading.time_unsynced)
         self._counters.samples += 1
         return out
 
@@ -213,6 +216,8 @@ class Aggregator:
                     min_coverage=self.min_coverage,
                 )
             ]
+        if bucket.time_unsynced:  # the flag is never lost on the way to an aggregate
+            out = [r.model_copy(update={"time_unsynced": True}) for r in out]
         self._counters.aggregates += len(out)
         self._counters.invalid += sum(1 for r in out if r.valid is False)
         return out

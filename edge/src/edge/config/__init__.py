@@ -13,6 +13,7 @@ from edge.config.gateway import (
     GatewayConfig,
     MqttConfig,
     PublishConfig,
+    SpoolConfig,
     TlsConfig,
     load_config,
 )
@@ -36,6 +37,7 @@ __all__ = [
     "PublishConfig",
     "RegisterEntry",
     "Sds011Config",
+    "SpoolConfig",
     "TlsConfig",
     "load_config",
 ]

@@ -7,6 +7,7 @@ Example (``edge/examples/site.yaml`` is a complete one)::
     publish: {interval: 5, max_readings: 1000}
     aggregation: {interval: 60, min_coverage: 0.75}
     state_dir: /var/lib/lantian-edge
+    health_interval: 60
     devices:
       - {type: pms5003, id: pm-1, port: /dev/ttyAMA0, mode: passive, read_interval: 10}
 
@@ -69,6 +70,30 @@ class PublishConfig(Section):
     max_readings: Annotated[int, Field(ge=1, le=MAX_READINGS_PER_BATCH)] = 1000
 
 
+class SpoolConfig(Section):
+    """The disk spool and the delivery protocol's knobs (see :mod:`edge.spool`, ``publisher``).
+
+    ``path``: the SQLite file (default ``state_dir/spool.sqlite3``). ``quota_mb``: the most it
+    may hold before the oldest readings are dropped (raw samples first). ``ack_timeout``:
+    seconds before a published batch without the platform's acknowledgement is published
+    again. ``max_in_flight``: batches published and unacknowledged at once. ``replay_rate``:
+    batches per second at most, which paces the replay of a backlog after an outage.
+    """
+
+    path: FilePath | None = None
+    quota_mb: Annotated[float, Field(gt=0, le=1_000_000)] = 256.0
+    ack_timeout: Seconds = 30.0
+    max_in_flight: Annotated[int, Field(ge=1, le=10_000)] = 50
+    replay_rate: Annotated[float, Field(gt=0, le=10_000)] = 20.0
+
+    _relative = field_validator("path")(relative_to_file)
+
+    @property
+    def quota_bytes(self) -> int:
+        """The quota in bytes (MB = 10**6 bytes)."""
+        return round(self.quota_mb * 1_000_000)
+
+
 MS_PER_DAY = 86_400_000
 
 
@@ -111,7 +136,9 @@ class GatewayConfig(Section):
     mqtt: MqttConfig
     publish: PublishConfig = PublishConfig()
     aggregation: AggregationConfig = AggregationConfig()
-    state_dir: FilePath  # the agent's own state, such as the next sequence number
+    state_dir: FilePath  # the agent's own state: the spool, unless spool.path says otherwise
+    spool: SpoolConfig = SpoolConfig()
+    health_interval: Seconds = 60.0  # seconds between health reports (status topic, health.json)
     devices: Annotated[list[DeviceConfig], Field(min_length=1)]
 
     _relative = field_validator("state_dir")(relative_to_file)
@@ -126,6 +153,11 @@ class GatewayConfig(Section):
         if shared := next((p for p in ports if ports.count(p) > 1), None):
             raise ValueError(f"port {shared!r} is used by two devices")
         return devices
+
+    @property
+    def spool_path(self) -> Path:
+        """Where the spool's SQLite file is."""
+        return self.spool.path or self.state_dir / "spool.sqlite3"
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,11 @@ Faults for testing a host: ``garbage_every=N`` sends random bytes before every N
 ``corrupt_every=N`` sends every N-th reply with one bit flipped (a wrong checksum) instead of the
 good one, :meth:`Dlt645Simulator.set_silent` makes a meter ignore everything, and
 :meth:`Dlt645Simulator.reset_counter` (or ``reset_after_s``) sets energy counters back, as a
-meter replacement does. Only good replies written whole reach the recorder, one JSON line each.
+meter replacement does. While the meters run, :meth:`Dlt645Simulator.inject` and
+:meth:`Dlt645Simulator.clear` switch the faults of :mod:`firmware_sim.faults` on one meter or on
+all of them; ``busy`` answers every read with an error reply ("other error"), ``stuck`` repeats
+the last value of each item. Only good replies written whole reach the recorder, one JSON line
+each.
 """
 
 import logging
@@ -27,16 +31,24 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from firmware_sim import dlt645
-from firmware_sim.dlt645 import ERROR_NO_DATA, ITEM_FORMATS, Code, Request, RequestScanner
+from firmware_sim.dlt645 import (
+    ERROR_NO_DATA,
+    ERROR_OTHER,
+    ITEM_FORMATS,
+    Code,
+    Request,
+    RequestScanner,
+)
+from firmware_sim.faults import Fault, FaultSet, flip_bit, noise
 from firmware_sim.load_profile import EnergyRegister, FactoryProfile, Flavour
 from firmware_sim.recorder import JsonValue, Recorder
 from firmware_sim.serial_link import PtyLink
 
 _log = logging.getLogger(__name__)
 _POLL_SECONDS = 0.05  # longest wait before the loop looks at its stop flag again
-_GARBAGE_MAX = 8
 NOMINAL_VOLTAGE = 220.0  # V, phase to neutral (GB/T 156)
 VOLTAGE_OFFSET = 0.02  # a meter's fixed relative deviation from nominal is at most this
 VOLTAGE_NOISE = 0.003
@@ -44,6 +56,7 @@ PF_LOW, PF_HIGH = 0.85, 0.98  # power factor at no load and at rated load
 PF_NOISE = 0.005
 FREQUENCY_SIGMA, FREQUENCY_LIMIT = 0.02, 0.1  # Hz around 50 Hz
 START_KWH = (1000.0, 20000.0)  # a meter installed a while ago
+ENERGY_ITEMS = (0x00000000, 0x00010000, 0x00020000)  # combined, forward, reverse active energy
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +92,8 @@ class MeterModel:
         self.exported_kwh = 0.0
         self._voltage = NOMINAL_VOLTAGE * (1 + rnd.uniform(-VOLTAGE_OFFSET, VOLTAGE_OFFSET))
         self._noise = random.Random(rnd.random())  # noqa: S311 - a simulation
+        self.frozen = False  # a stuck meter: every item keeps its last value
+        self._held: dict[int, float] = {}  # the last value of each item
         ct = spec.ct_ratio
         self._quantities: dict[int, Callable[[float], float]] = {
             0x00000000: lambda t: (self.imported.advance(t) + self.exported_kwh) / ct,
@@ -97,7 +112,16 @@ class MeterModel:
 
     def value(self, identifier: int, epoch_s: float) -> float:
         """The value of the data item ``identifier`` at ``epoch_s``, as the meter measures it."""
-        return self._quantities[identifier](epoch_s)
+        if self.frozen and identifier in self._held:
+            return self._held[identifier]
+        value = self._held[identifier] = self._quantities[identifier](epoch_s)
+        return value
+
+    def reset_energy(self, to_kwh: float) -> None:
+        """Set the import counter to ``to_kwh`` primary kWh; shown even by a stuck meter."""
+        self.imported.reset(to_kwh)
+        for identifier in ENERGY_ITEMS:
+            self._held.pop(identifier, None)
 
     def voltage(self) -> float:
         """Phase A voltage, V."""
@@ -140,6 +164,8 @@ class SimulatorCounters:
 class Dlt645Simulator:
     """Meters on one :class:`PtyLink`; :meth:`start` runs them in a thread."""
 
+    FAULTS: ClassVar[frozenset[Fault]] = frozenset(Fault)
+
     def __init__(  # noqa: PLR0913 - each option is a separate knob of the simulation
         self,
         link: PtyLink,
@@ -167,7 +193,9 @@ class Dlt645Simulator:
         self._corrupt_every = corrupt_every
         self._reset_after_s = reset_after_s
         self._faults = random.Random(f"faults-{seed}")  # noqa: S311 - not cryptography
-        self._silent: set[str] = set()
+        self._injected = {
+            m.address: FaultSet(f"DL/T 645 meter {m.address}", self.FAULTS) for m in meters
+        }
         self._lock = threading.Lock()  # meter state: the loop and the test thread both touch it
         self._scanner = RequestScanner()
         self._replies = 0
@@ -181,16 +209,46 @@ class Dlt645Simulator:
 
     def set_silent(self, address: str, *, silent: bool = True) -> None:
         """Make the meter at ``address`` ignore every request (a dead meter), or answer again."""
-        self._meter(address)
-        with self._lock:
-            (self._silent.add if silent else self._silent.discard)(address)
+        (self.inject if silent else self.clear)(Fault.SILENCE, address)
 
     def reset_counter(self, address: str, to_kwh: float = 0.0) -> None:
         """Set the meter's energy counter to ``to_kwh`` primary kWh (a reset or replacement)."""
         meter = self._meter(address)
         with self._lock:
-            meter.imported.reset(to_kwh)
+            meter.reset_energy(to_kwh)
             self.counters.counter_resets += 1
+
+    def faults(self, address: str) -> frozenset[Fault]:
+        """The injected faults in force on the meter at ``address``."""
+        self._meter(address)
+        return self._injected[address].active
+
+    def inject(self, fault: Fault, address: str | None = None) -> None:
+        """Put ``fault`` in force on the meter at ``address`` (None: every meter).
+
+        A lasting fault stays until :meth:`clear`; ``counter_reset`` happens at once.
+
+        Raises:
+            KeyError: no meter has that address.
+        """
+        for meter in self._addressed(address):
+            if fault is Fault.COUNTER_RESET:
+                self.reset_counter(meter.spec.address)
+                continue
+            self._injected[meter.spec.address].add(fault)
+            if fault is Fault.STUCK:
+                meter.frozen = True
+
+    def clear(self, fault: Fault, address: str | None = None) -> None:
+        """End an injected fault on the meter at ``address`` (None: every meter)."""
+        for meter in self._addressed(address):
+            if fault is not Fault.COUNTER_RESET:
+                self._injected[meter.spec.address].discard(fault)
+            if fault is Fault.STUCK:
+                meter.frozen = False
+
+    def _addressed(self, address: str | None) -> list[MeterModel]:
+        return list(self._meters) if address is None else [self._meter(address)]
 
     def start(self) -> None:
         """Run the meters in a background thread until :meth:`stop`."""
@@ -230,40 +288,41 @@ class Dlt645Simulator:
             self.counters.not_for_us += 1
             return
         for meter in addressed:
+            faults = self._injected[meter.spec.address]
             with self._lock:
-                if meter.spec.address in self._silent:
+                if Fault.SILENCE in faults:
                     self.counters.silenced += 1
                     continue
-                reply, record = self._reply(meter, request)
-            self._send(reply, record)
+                reply, record = self._reply(meter, request, busy=Fault.BUSY in faults)
+            self._send(reply, record, faults)
 
-    def _reply(self, meter: MeterModel, request: Request) -> tuple[bytes, dict[str, JsonValue]]:
+    def _reply(
+        self, meter: MeterModel, request: Request, *, busy: bool
+    ) -> tuple[bytes, dict[str, JsonValue]]:
         address, preamble = meter.wire_address, self._preamble
         record: dict[str, JsonValue] = {"address": meter.spec.address}
         if request.code == Code.READ_ADDRESS:
             return dlt645.address_reply(address, preamble=preamble), record | {"code": 0x93}
         di = request.identifier
-        if di is None or not meter.has(di):
-            reply = dlt645.error_reply(address, ERROR_NO_DATA, preamble=preamble)
-            return reply, record | {"code": 0xD1, "di": _di(di), "error": ERROR_NO_DATA}
+        if busy or di is None or not meter.has(di):
+            error = ERROR_OTHER if busy else ERROR_NO_DATA
+            reply = dlt645.error_reply(address, error, preamble=preamble)
+            return reply, record | {"code": 0xD1, "di": _di(di), "error": error}
         fmt = ITEM_FORMATS[di]
         value = dlt645.to_bcd(meter.value(di, self._clock()), fmt)
         record |= {"code": 0x91, "di": _di(di), "value": dlt645.from_bcd(value, fmt)}
         return dlt645.read_reply(address, di, value, preamble=preamble), record
 
-    def _send(self, reply: bytes, record: dict[str, JsonValue]) -> None:
+    def _send(self, reply: bytes, record: dict[str, JsonValue], faults: FaultSet) -> None:
         self._replies += 1
-        if self._garbage_every is not None and self._replies % self._garbage_every == 0:
-            garbage = self._faults.randbytes(self._faults.randint(1, _GARBAGE_MAX))
+        if Fault.GARBAGE in faults or _every(self._garbage_every, self._replies):
+            garbage = noise(self._faults)
             if self.link.write(garbage):
                 self.counters.garbage_bytes += len(garbage)
-        if self._corrupt_every is not None and self._replies % self._corrupt_every == 0:
-            damaged = bytearray(reply)
+        if faults.damage_next() or _every(self._corrupt_every, self._replies):
             first_data = reply.index(dlt645.START) + 10
-            damaged[self._faults.randrange(first_data, len(reply) - 2)] ^= (
-                1 << self._faults.randint(0, 7)
-            )
-            if self.link.write(bytes(damaged)):
+            damaged = flip_bit(reply, self._faults, first=first_data, last=len(reply) - 3)
+            if self.link.write(damaged):
                 self.counters.corrupt_replies += 1
             return
         ts_ms = math.floor(self._clock() * 1000)
@@ -283,6 +342,10 @@ class Dlt645Simulator:
             if meter.spec.address == address:
                 return meter
         raise KeyError(f"no meter {address} on this link")
+
+
+def _every(n: int | None, number: int) -> bool:
+    return n is not None and number % n == 0
 
 
 def _di(identifier: int | None) -> str | None:

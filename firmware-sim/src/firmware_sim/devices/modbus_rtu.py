@@ -9,14 +9,19 @@ so the gap is a fixed time).
 
 Link-level faults come from each slave's fault plan: a reply with a wrong CRC, or a few random
 bytes before a reply. The recorder gets one line per reply that went out whole with a good CRC.
+
+Faults injected while the bus runs (:meth:`ModbusRtuSimulator.inject`) go to one slave or to
+every slave; the bus supports them all (``FAULTS``).
 """
 
 import logging
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import ClassVar
 
 from firmware_sim.devices.modbus_slave import Answer, ModbusSlave
+from firmware_sim.faults import Fault, UnsupportedFaultError
 from firmware_sim.modbus import RtuFrame, RtuRequestDecoder, encode_rtu
 from firmware_sim.recorder import Recorder
 from firmware_sim.serial_link import PtyLink
@@ -41,6 +46,8 @@ class RtuBusCounters:
 class ModbusRtuSimulator:
     """Answers Modbus RTU requests on one :class:`PtyLink` for several slaves."""
 
+    FAULTS: ClassVar[frozenset[Fault]] = frozenset(Fault)
+
     def __init__(
         self,
         link: PtyLink,
@@ -59,6 +66,30 @@ class ModbusRtuSimulator:
         self._decoder = RtuRequestDecoder()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+
+    def inject(self, fault: Fault, unit: int | None = None) -> None:
+        """Put ``fault`` in force on the slave ``unit``, or on every slave, until :meth:`clear`.
+
+        Raises:
+            UnsupportedFaultError: not one of ``FAULTS``.
+            KeyError: no slave has that id.
+        """
+        for slave in self._addressed(fault, unit):
+            slave.inject(fault)
+
+    def clear(self, fault: Fault, unit: int | None = None) -> None:
+        """End an injected fault on the slave ``unit``, or on every slave."""
+        for slave in self._addressed(fault, unit):
+            slave.clear(fault)
+
+    def _addressed(self, fault: Fault, unit: int | None) -> list[ModbusSlave]:
+        if fault not in self.FAULTS:
+            raise UnsupportedFaultError("Modbus RTU bus", fault, self.FAULTS)
+        if unit is None:
+            return list(self.slaves.values())
+        if unit not in self.slaves:
+            raise KeyError(f"no slave {unit} here; the slaves are {sorted(self.slaves)}")
+        return [self.slaves[unit]]
 
     def start(self) -> None:
         """Run the bus in a background thread until :meth:`stop`."""

@@ -17,7 +17,9 @@ Faults, counted per slave over the requests addressed to it (the first request i
   CRC, or after a few random bytes;
 - ``disconnect_every=N`` (TCP only): request N, 2N, ... makes the server close the connection.
 
-Times are seconds since the slave was created.
+Times are seconds since the slave was created. On top of the plan, :meth:`ModbusSlave.inject`
+and :meth:`ModbusSlave.clear` switch the faults of :mod:`firmware_sim.faults` while the slave
+runs; ``garbage`` and ``bad_checksum`` shape the reply frames, which only the RTU bus honours.
 """
 
 import math
@@ -28,6 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from firmware_sim.eastron import FloatRegister, decode_values
+from firmware_sim.faults import Fault, FaultSet, noise
 from firmware_sim.meters import SimulatedMeter
 from firmware_sim.modbus import (
     ExceptionCode,
@@ -43,7 +46,7 @@ from firmware_sim.modbus import (
 )
 from firmware_sim.recorder import JsonValue
 
-GARBAGE_MAX = 8  # bytes of noise before a reply, at most
+FAULTS = frozenset(Fault)  # a slave can have them all; its transport may offer fewer
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +101,7 @@ class SlaveCounters:
     busy: int = 0  # injected SLAVE_DEVICE_BUSY replies
     silenced: int = 0  # requests left unanswered on purpose
     resets: int = 0  # energy counter resets done
+    damaged: int = 0  # replies meant to go out with a wrong CRC (injected garbage, bad_checksum)
 
 
 @dataclass(slots=True)
@@ -130,6 +134,7 @@ class ModbusSlave:
         self._random = random.Random(f"faults-{unit}")  # noqa: S311 - not cryptography
         self._state = _State(meter.register_map.default_settings(unit))
         self._state.pending_resets = sorted(self._faults.resets)
+        self._injected = FaultSet(f"Modbus slave {unit}", FAULTS)
         self._lock = threading.Lock()
 
     @property
@@ -152,6 +157,30 @@ class ModbusSlave:
         """Seconds since the slave was created, the time base of the fault plan."""
         return self._monotonic() - self._t0
 
+    @property
+    def injected(self) -> frozenset[Fault]:
+        """The faults injected with :meth:`inject` and in force."""
+        return self._injected.active
+
+    def inject(self, fault: Fault) -> None:
+        """Put ``fault`` in force until :meth:`clear`; ``counter_reset`` happens at once."""
+        if fault is Fault.COUNTER_RESET:
+            with self._lock:
+                self.meter.reset_energy()
+                self.counters.resets += 1
+            return
+        self._injected.add(fault)
+        if fault is Fault.STUCK:
+            self.meter.frozen = True
+
+    def clear(self, fault: Fault) -> None:
+        """End an injected fault (the plan's own windows still apply)."""
+        if fault is Fault.COUNTER_RESET:
+            return  # an event, over as soon as it happened
+        self._injected.discard(fault)
+        if fault is Fault.STUCK:
+            self.meter.frozen = False
+
     def silence(self, seconds: float = math.inf) -> None:
         """Stop answering for ``seconds`` from now (on demand, on top of the plan)."""
         now = self.elapsed()
@@ -163,28 +192,31 @@ class ModbusSlave:
             self.counters.requests += 1
             number, now, plan = self.counters.requests, self.elapsed(), self._faults
             self._apply_schedule(now, plan)
-            if any(now in w for w in plan.silent):
+            injected = self._injected
+            if Fault.SILENCE in injected or any(now in w for w in plan.silent):
                 self.counters.silenced += 1
                 return None
-            if _every(plan.busy_every, number):
+            if Fault.BUSY in injected or _every(plan.busy_every, number):
                 self.counters.busy += 1
                 reply, record = self._exception(pdu, None, ExceptionCode.SLAVE_DEVICE_BUSY)
             else:
                 reply, record = self._serve(pdu)
             garbage = b""
-            if _every(plan.garbage_every, number):
-                garbage = self._random.randbytes(self._random.randint(1, GARBAGE_MAX))
+            if Fault.GARBAGE in injected or _every(plan.garbage_every, number):
+                garbage = noise(self._random)
+            damaged = injected.damage_next()
+            self.counters.damaged += damaged
             return Answer(
                 reply,
                 record,
-                bad_crc=_every(plan.bad_crc_every, number),
+                bad_crc=damaged or _every(plan.bad_crc_every, number),
                 garbage=garbage,
                 disconnect=_every(plan.disconnect_every, number),
             )
 
     def _apply_schedule(self, now: float, plan: FaultPlan) -> None:
         if plan.stuck:
-            self.meter.frozen = any(now in w for w in plan.stuck)
+            self.meter.frozen = Fault.STUCK in self._injected or any(now in w for w in plan.stuck)
         pending = self._state.pending_resets
         while pending and pending[0] <= now:
             pending.pop(0)

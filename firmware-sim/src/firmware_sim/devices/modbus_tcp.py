@@ -9,6 +9,10 @@ A header with a protocol id other than 0 or an impossible length leaves no way t
 frame in the stream, so the connection is closed. The ``disconnect_every`` fault of a slave's plan
 closes the connection instead of answering. The recorder gets one line per reply handed whole to
 the kernel, with the transaction id added.
+
+Faults injected while the server runs (:meth:`ModbusTcpSimulator.inject`) go to one unit or to
+every unit. TCP has no checksum, and random bytes in the stream would leave the client no frame
+boundary to find, so ``garbage`` and ``bad_checksum`` are not among its ``FAULTS``.
 """
 
 import contextlib
@@ -21,8 +25,10 @@ import time
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from firmware_sim.devices.modbus_slave import ModbusSlave
+from firmware_sim.faults import Fault, UnsupportedFaultError
 from firmware_sim.modbus import (
     ExceptionCode,
     MbapDecoder,
@@ -61,6 +67,8 @@ class _Connection:
 class ModbusTcpSimulator:
     """Serves Modbus TCP on ``host:port`` (port 0: a free one) for several unit ids."""
 
+    FAULTS: ClassVar[frozenset[Fault]] = frozenset(Fault) - {Fault.GARBAGE, Fault.BAD_CHECKSUM}
+
     def __init__(
         self,
         slaves: Iterable[ModbusSlave],
@@ -85,6 +93,30 @@ class ModbusTcpSimulator:
         """The host and port the server listens on; known once started."""
         host, port = self._listener_socket().getsockname()[:2]
         return str(host), int(port)
+
+    def inject(self, fault: Fault, unit: int | None = None) -> None:
+        """Put ``fault`` in force on the unit ``unit``, or on every unit, until :meth:`clear`.
+
+        Raises:
+            UnsupportedFaultError: not one of ``FAULTS``.
+            KeyError: no unit has that id.
+        """
+        for slave in self._addressed(fault, unit):
+            slave.inject(fault)
+
+    def clear(self, fault: Fault, unit: int | None = None) -> None:
+        """End an injected fault on the unit ``unit``, or on every unit."""
+        for slave in self._addressed(fault, unit):
+            slave.clear(fault)
+
+    def _addressed(self, fault: Fault, unit: int | None) -> list[ModbusSlave]:
+        if fault not in self.FAULTS:
+            raise UnsupportedFaultError("Modbus TCP server", fault, self.FAULTS)
+        if unit is None:
+            return list(self.slaves.values())
+        if unit not in self.slaves:
+            raise KeyError(f"no unit {unit} here; the units are {sorted(self.slaves)}")
+        return [self.slaves[unit]]
 
     def start(self) -> None:
         """Listen and serve in a background thread until :meth:`stop`."""

@@ -8,8 +8,11 @@ Behaviour, from the protocol reference:
   readings settle; the simulator resumes at once, with settled values.
 
 Faults for testing a host's resynchronisation: with ``garbage_every=N``, every N-th frame is
-preceded by a few random bytes and by a frame whose checksum is wrong. Only the valid frames that
-were written whole reach the recorder, one JSON line each.
+preceded by a few random bytes and by a frame whose checksum is wrong. While it runs,
+:meth:`Pms5003Simulator.inject` and :meth:`Pms5003Simulator.clear` switch the faults of
+:mod:`firmware_sim.faults` a UART sensor can have (``FAULTS``): under ``silence`` it streams
+nothing and drops every command, as a sensor whose fan or MCU hangs does. Only the valid frames
+that were written whole reach the recorder, one JSON line each.
 """
 
 import logging
@@ -20,15 +23,23 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import ClassVar
 
+from firmware_sim.faults import Fault, FaultSet, flip_bit, noise
 from firmware_sim.particulates import ParticulateModel
-from firmware_sim.pms5003 import Command, CommandScanner, Measurement, encode_frame
+from firmware_sim.pms5003 import (
+    FRAME_LENGTH,
+    Command,
+    CommandScanner,
+    Measurement,
+    encode_frame,
+)
 from firmware_sim.recorder import JsonValue, Recorder
 from firmware_sim.serial_link import PtyLink
 
 _log = logging.getLogger(__name__)
 _POLL_SECONDS = 0.05  # longest wait before the loop looks at its stop flag again
-_GARBAGE_MAX = 8
+_CHECKED = (4, FRAME_LENGTH - 3)  # the data bytes a damaged copy has a bit flipped in
 
 
 class Mode(StrEnum):
@@ -48,6 +59,7 @@ class SimulatorCounters:
     garbage_bytes: int = 0  # random bytes sent on purpose
     commands: int = 0  # valid commands received
     rejected_commands: int = 0  # candidate commands with a bad checksum or unknown code
+    silenced_commands: int = 0  # commands dropped under the silence fault
 
 
 def measurement_record(ts_ms: int, m: Measurement) -> dict[str, JsonValue]:
@@ -67,6 +79,10 @@ def measurement_record(ts_ms: int, m: Measurement) -> dict[str, JsonValue]:
 class Pms5003Simulator:
     """Answers on one :class:`PtyLink` like a PMS5003; :meth:`start` runs it in a thread."""
 
+    FAULTS: ClassVar[frozenset[Fault]] = frozenset(
+        {Fault.SILENCE, Fault.GARBAGE, Fault.BAD_CHECKSUM, Fault.STUCK}
+    )
+
     def __init__(  # noqa: PLR0913 - each option is a separate knob of the simulation
         self,
         link: PtyLink,
@@ -76,6 +92,7 @@ class Pms5003Simulator:
         mode: Mode = Mode.ACTIVE,
         recorder: Recorder | None = None,
         garbage_every: int | None = None,
+        episodes: bool = True,
         clock: Callable[[], float] = time.time,
     ) -> None:
         if period <= 0:
@@ -90,8 +107,10 @@ class Pms5003Simulator:
         self._recorder = recorder
         self._garbage_every = garbage_every
         self._clock = clock
-        self._model = ParticulateModel(seed)
+        self._model = ParticulateModel(seed, episodes=episodes)
         self._faults = random.Random(f"faults-{seed}")  # noqa: S311 - not cryptography
+        self._injected = FaultSet("pms5003", self.FAULTS)
+        self._held: Measurement | None = None  # the last measurement, repeated while stuck
         self._scanner = CommandScanner()
         self._frames = 0
         self._next_due = 0.0
@@ -107,6 +126,23 @@ class Pms5003Simulator:
     def asleep(self) -> bool:
         """Whether a sleep command silenced the sensor."""
         return self._asleep
+
+    @property
+    def faults(self) -> frozenset[Fault]:
+        """The injected faults in force."""
+        return self._injected.active
+
+    def inject(self, fault: Fault) -> None:
+        """Put ``fault`` in force until :meth:`clear`.
+
+        Raises:
+            UnsupportedFaultError: not one of ``FAULTS``.
+        """
+        self._injected.add(fault)
+
+    def clear(self, fault: Fault) -> None:
+        """End an injected fault."""
+        self._injected.discard(fault)
 
     def start(self) -> None:
         """Run the sensor in a background thread until :meth:`stop`."""
@@ -129,11 +165,15 @@ class Pms5003Simulator:
             if self._streaming():
                 wait = min(wait, max(0.0, self._next_due - time.monotonic()))
             for command in self._scanner.feed(self.link.read(wait)):
-                self._handle(command)
+                if Fault.SILENCE in self._injected:
+                    self.counters.silenced_commands += 1
+                else:
+                    self._handle(command)
             self.counters.rejected_commands = self._scanner.rejected
             now = time.monotonic()
             if self._streaming() and now >= self._next_due:
-                self._send_frame()
+                if Fault.SILENCE not in self._injected:
+                    self._send_frame()
                 # keep the cadence, but never try to catch up on frames missed while stalled
                 self._next_due = max(self._next_due + self.period, now)
 
@@ -158,9 +198,21 @@ class Pms5003Simulator:
 
     def _send_frame(self) -> None:
         self._frames += 1
-        measurement = self._model.sample(self._clock())
+        if Fault.STUCK in self._injected and self._held is not None:
+            measurement = self._held
+        else:
+            measurement = self._held = self._model.sample(self._clock())
         if self._garbage_every is not None and self._frames % self._garbage_every == 0:
             self._send_faults(measurement)
+        if Fault.GARBAGE in self._injected:
+            self._send_noise()
+        if self._injected.damage_next():
+            damaged = flip_bit(
+                encode_frame(measurement), self._faults, first=_CHECKED[0], last=_CHECKED[1]
+            )
+            if self.link.write(damaged):
+                self.counters.corrupt_frames += 1
+            return
         ts_ms = math.floor(self._clock() * 1000)  # as a host stamps it: truncated to the ms
         if not self.link.write(encode_frame(measurement)):
             self.counters.frames_dropped += 1
@@ -170,10 +222,14 @@ class Pms5003Simulator:
             self._recorder.write(measurement_record(ts_ms, measurement))
 
     def _send_faults(self, measurement: Measurement) -> None:
-        garbage = self._faults.randbytes(self._faults.randint(1, _GARBAGE_MAX))
-        corrupt = bytearray(encode_frame(measurement))
-        corrupt[self._faults.randint(4, 29)] ^= 1 << self._faults.randint(0, 7)
+        self._send_noise()
+        corrupt = flip_bit(
+            encode_frame(measurement), self._faults, first=_CHECKED[0], last=_CHECKED[1]
+        )
+        if self.link.write(corrupt):
+            self.counters.corrupt_frames += 1
+
+    def _send_noise(self) -> None:
+        garbage = noise(self._faults)
         if self.link.write(garbage):
             self.counters.garbage_bytes += len(garbage)
-        if self.link.write(bytes(corrupt)):
-            self.counters.corrupt_frames += 1

@@ -12,8 +12,12 @@ Behaviour, from the protocol reference and the datasheet's examples:
 
 Faults for testing a host: with ``garbage_every=N``, every N-th data frame is preceded by a few
 random bytes and by a copy with a wrong checksum; :meth:`Sds011Simulator.mute` makes the sensor
-unresponsive for a while (commands are read and dropped, nothing is sent). Every frame written
-whole (data frames and replies, never the damaged copies) reaches the recorder, one JSON line each.
+unresponsive for a while (commands are read and dropped, nothing is sent). While it runs,
+:meth:`Sds011Simulator.inject` and :meth:`Sds011Simulator.clear` switch the faults of
+:mod:`firmware_sim.faults` a UART sensor can have (``FAULTS``; ``silence`` is a mute until
+cleared); ``garbage`` and ``bad_checksum`` act on data frames, not on command replies. Every frame
+written whole (data frames and replies, never the damaged ones) reaches the recorder, one JSON
+line each.
 """
 
 import logging
@@ -24,8 +28,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import ClassVar
 
-from firmware_sim.particulates import ParticulateModel
+from firmware_sim.faults import Fault, FaultSet, flip_bit, noise
+from firmware_sim.particulates import Concentrations, ParticulateModel
 from firmware_sim.recorder import JsonValue, Recorder
 from firmware_sim.sds011 import (
     BROADCAST,
@@ -40,7 +46,7 @@ from firmware_sim.serial_link import PtyLink
 
 _log = logging.getLogger(__name__)
 _POLL_SECONDS = 0.05  # longest wait before the loop looks at its stop flag again
-_GARBAGE_MAX = 8
+_CHECKED = (2, 8)  # values, id and checksum: a bit flipped there breaks the mod-256 sum
 FIRMWARE_VERSION = (15, 7, 10)  # year, month, day: the datasheet's example reply
 DEFAULT_DEVICE_ID = 0xA160  # the datasheet's example sensor
 
@@ -78,6 +84,10 @@ def tenths(value: float) -> int:
 class Sds011Simulator:
     """Answers on one :class:`PtyLink` like an SDS011; :meth:`start` runs it in a thread."""
 
+    FAULTS: ClassVar[frozenset[Fault]] = frozenset(
+        {Fault.SILENCE, Fault.GARBAGE, Fault.BAD_CHECKSUM, Fault.STUCK}
+    )
+
     def __init__(  # noqa: PLR0913 - each option is a separate knob of the simulation
         self,
         link: PtyLink,
@@ -88,6 +98,7 @@ class Sds011Simulator:
         device_id: int = DEFAULT_DEVICE_ID,
         recorder: Recorder | None = None,
         garbage_every: int | None = None,
+        episodes: bool = True,
         clock: Callable[[], float] = time.time,
     ) -> None:
         if period <= 0:
@@ -107,8 +118,10 @@ class Sds011Simulator:
         self._recorder = recorder
         self._garbage_every = garbage_every
         self._clock = clock
-        self._model = ParticulateModel(seed)
+        self._model = ParticulateModel(seed, episodes=episodes)
         self._faults = random.Random(f"faults-{seed}")  # noqa: S311 - not cryptography
+        self._injected = FaultSet("sds011", self.FAULTS)
+        self._held: Concentrations | None = None  # the last levels, repeated while stuck
         self._scanner = CommandScanner()
         self._frames = 0
         self._next_due = 0.0
@@ -135,8 +148,8 @@ class Sds011Simulator:
 
     @property
     def muted(self) -> bool:
-        """Whether the sensor is unresponsive (see :meth:`mute`)."""
-        return time.monotonic() < self._muted_until
+        """Whether the sensor is unresponsive (see :meth:`mute`, and the silence fault)."""
+        return Fault.SILENCE in self._injected or time.monotonic() < self._muted_until
 
     def mute(self, seconds: float) -> None:
         """Send nothing and drop every command for ``seconds``, like a sensor that hangs."""
@@ -145,6 +158,23 @@ class Sds011Simulator:
     def unmute(self) -> None:
         """End a :meth:`mute` early."""
         self._muted_until = 0.0
+
+    @property
+    def faults(self) -> frozenset[Fault]:
+        """The injected faults in force."""
+        return self._injected.active
+
+    def inject(self, fault: Fault) -> None:
+        """Put ``fault`` in force until :meth:`clear`.
+
+        Raises:
+            UnsupportedFaultError: not one of ``FAULTS``.
+        """
+        self._injected.add(fault)
+
+    def clear(self, fault: Fault) -> None:
+        """End an injected fault."""
+        self._injected.discard(fault)
 
     def start(self) -> None:
         """Run the sensor in a background thread until :meth:`stop`."""
@@ -246,10 +276,19 @@ class Sds011Simulator:
 
     def _send_data(self, cause: str) -> None:
         self._frames += 1
-        levels = self._model.concentrations(self._clock())
+        if Fault.STUCK in self._injected and self._held is not None:
+            levels = self._held
+        else:
+            levels = self._held = self._model.concentrations(self._clock())
         frame = encode_data_frame(tenths(levels.pm25), tenths(levels.pm10), self.device_id)
         if self._garbage_every is not None and self._frames % self._garbage_every == 0:
             self._send_faults(frame)
+        if Fault.GARBAGE in self._injected:
+            self._send_noise()
+        if self._injected.damage_next():
+            if self.link.write(flip_bit(frame, self._faults, first=_CHECKED[0], last=_CHECKED[1])):
+                self.counters.corrupt_frames += 1
+            return
         ts_ms = math.floor(self._clock() * 1000)  # as a host stamps it: truncated to the ms
         if not self.link.write(frame):
             self.counters.frames_dropped += 1
@@ -259,14 +298,14 @@ class Sds011Simulator:
             self._recorder.write(data_record(ts_ms, frame, cause))
 
     def _send_faults(self, frame: bytes) -> None:
-        garbage = self._faults.randbytes(self._faults.randint(1, _GARBAGE_MAX))
-        corrupt = bytearray(frame)
-        # one flipped bit in the values, id or checksum always breaks a mod-256 sum
-        corrupt[self._faults.randint(2, 8)] ^= 1 << self._faults.randint(0, 7)
+        self._send_noise()
+        if self.link.write(flip_bit(frame, self._faults, first=_CHECKED[0], last=_CHECKED[1])):
+            self.counters.corrupt_frames += 1
+
+    def _send_noise(self) -> None:
+        garbage = noise(self._faults)
         if self.link.write(garbage):
             self.counters.garbage_bytes += len(garbage)
-        if self.link.write(bytes(corrupt)):
-            self.counters.corrupt_frames += 1
 
 
 def data_record(ts_ms: int, frame: bytes, cause: str) -> dict[str, JsonValue]:

@@ -1,7 +1,8 @@
 """The SQL store: what the platform keeps that InfluxDB is bad at.
 
 Now it holds the registry (:class:`Registry`): counties, industrial parks, enterprises, sites
-and gateways, which ingest needs to tag readings and the API to know sites. Later revisions add
+and gateways, which ingest needs to tag readings and the API to know sites; and the delivery
+progress (:class:`DeliveryLedger`): each gateway's ack watermark and gaps. Later revisions add
 emission limits and energy targets, users, alerts with their audit trail, the notification
 outbox and dead letters, each as a module beside ``registry.py`` and a migration in
 ``migrations/versions/``.
@@ -17,6 +18,7 @@ The ORM models (:mod:`store.sql.models`) describe the schema; services use the r
 package returns (:class:`Placement`, :class:`SiteRecord`, ...), never live ORM objects.
 """
 
+from store.sql.delivery import DeliveryLedger, GapRecord, StoredOutcome
 from store.sql.engine import create_engine_for, database_url, session_factory
 from store.sql.errors import (
     DuplicateError,
@@ -47,8 +49,10 @@ from store.sql.schema import (
 
 __all__ = [
     "CountyRecord",
+    "DeliveryLedger",
     "DuplicateError",
     "EnterpriseRecord",
+    "GapRecord",
     "InvalidRecordError",
     "NotFoundError",
     "ParkRecord",
@@ -59,6 +63,7 @@ __all__ = [
     "SchemaVersionError",
     "SiteRecord",
     "SqlStoreError",
+    "StoredOutcome",
     "UnknownGatewayError",
     "UnsupportedDatabaseError",
     "create_engine_for",

@@ -155,3 +155,47 @@ class RegistryVersion(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     version: Mapped[int] = mapped_column(BigInteger)
     changed_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class DeliveryProgress(Base):
+    """How far a gateway's batches are durably stored: every seq up to ``watermark`` is.
+
+    The row is also the lock of the gateway's delivery state: every update starts by writing
+    it, so two ingest workers on one gateway take turns instead of computing two watermarks.
+    """
+
+    __tablename__ = "delivery_progress"
+    __table_args__ = (CheckConstraint("watermark >= 0", name="watermark_not_negative"),)
+
+    gateway: Mapped[str] = mapped_column(String(IDENTIFIER_LENGTH), primary_key=True)
+    watermark: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class DeliveryStored(Base):
+    """A stored batch the watermark has not reached yet, or a late batch that filled a gap."""
+
+    __tablename__ = "delivery_stored"
+
+    gateway: Mapped[str] = mapped_column(String(IDENTIFIER_LENGTH), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    stored_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class DeliveryGap(Base):
+    """Seqs ``first_seq``..``last_seq`` of a gateway never arrived within the gap timeout.
+
+    ``filled`` counts the late batches of the range stored since; ``filled_at`` is set when the
+    last one came.
+    """
+
+    __tablename__ = "delivery_gaps"
+    __table_args__ = (CheckConstraint("first_seq <= last_seq", name="range_ordered"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    gateway: Mapped[str] = mapped_column(String(IDENTIFIER_LENGTH), index=True)
+    first_seq: Mapped[int] = mapped_column(BigInteger)
+    last_seq: Mapped[int] = mapped_column(BigInteger)
+    detected_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    filled: Mapped[int] = mapped_column(BigInteger, default=0)
+    filled_at: Mapped[datetime | None] = mapped_column(UtcDateTime())

@@ -1,0 +1,267 @@
+"""Delivery progress: which batches of each gateway are durably stored, and the watermark.
+
+A gateway numbers its batches 1, 2, 3, ... and keeps each in its spool until the platform's
+watermark W covers it: every seq ≤ W is stored in InfluxDB, or was declared lost (a gap). This
+module keeps that state in the SQL store, so N ingest workers on a shared subscription compute
+one watermark per gateway:
+
+- ``delivery_progress``: W per gateway. Every update begins by writing this row, which makes
+  it the gateway's lock (a row lock on PostgreSQL, the write lock on SQLite): two workers take
+  turns, and each sees what the other committed.
+- ``delivery_stored``: stored seqs above W (pending, waiting for the seqs below them), and late
+  batches that filled part of a gap (kept so a second copy of one is still a duplicate).
+- ``delivery_gaps``: seq ranges that did not arrive within the gap timeout; W moved past them.
+
+Times are passed in (``now``), so callers and tests decide what the clock says.
+"""
+
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine, delete, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from store.sql.engine import session_factory
+from store.sql.models import DeliveryGap, DeliveryProgress, DeliveryStored
+
+
+@dataclass(frozen=True, slots=True)
+class GapRecord:
+    """Seqs ``first_seq``..``last_seq`` of ``gateway`` that did not arrive in time."""
+
+    gateway: str
+    first_seq: int
+    last_seq: int
+    detected_at: datetime
+    filled: int
+    filled_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredOutcome:
+    """What recording stored seqs did: the watermark after, and which seqs were duplicates."""
+
+    watermark: int
+    duplicates: tuple[int, ...]
+
+
+class DeliveryLedger:
+    """The per-gateway delivery progress in the SQL store; every method is one transaction."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._sessions = session_factory(engine)
+
+    def watermark(self, gateway: str) -> int:
+        """W of ``gateway``: 0 before anything of it was stored."""
+        with self._sessions() as session:
+            value = session.scalar(
+                select(DeliveryProgress.watermark).where(DeliveryProgress.gateway == gateway)
+            )
+        return value or 0
+
+    def pending(self, gateway: str) -> list[int]:
+        """Stored seqs above W, waiting for the seqs below them, in order."""
+        with self._sessions() as session:
+            watermark = self._watermark(session, gateway)
+            return list(
+                session.scalars(
+                    select(DeliveryStored.seq)
+                    .where(DeliveryStored.gateway == gateway, DeliveryStored.seq > watermark)
+                    .order_by(DeliveryStored.seq)
+                )
+            )
+
+    def gaps(self, gateway: str) -> list[GapRecord]:
+        """Every gap recorded for ``gateway``, lowest seqs first."""
+        with self._sessions() as session:
+            rows = session.scalars(
+                select(DeliveryGap)
+                .where(DeliveryGap.gateway == gateway)
+                .order_by(DeliveryGap.first_seq)
+            )
+            return [_gap_record(row) for row in rows]
+
+    def gateways_pending(self) -> list[str]:
+        """Gateways with stored seqs above their watermark (candidates for gap expiry)."""
+        with self._sessions() as session:
+            return list(
+                session.scalars(
+                    select(DeliveryStored.gateway)
+                    .join(DeliveryProgress, DeliveryProgress.gateway == DeliveryStored.gateway)
+                    .where(DeliveryStored.seq > DeliveryProgress.watermark)
+                    .distinct()
+                    .order_by(DeliveryStored.gateway)
+                )
+            )
+
+    def is_duplicate(self, gateway: str, seq: int) -> bool:
+        """Whether batch ``seq`` is stored already (or ≤ W and not in an unfilled gap)."""
+        with self._sessions() as session:
+            return self._is_duplicate(session, gateway, seq, self._watermark(session, gateway))
+
+    def record_stored(self, gateway: str, seqs: Iterable[int], *, now: datetime) -> StoredOutcome:
+        """Record ``seqs`` as stored in InfluxDB and raise W over every contiguous one.
+
+        A seq inside a recorded gap fills it; one stored already is returned as a duplicate.
+        """
+        with self._locked(gateway, now) as (session, progress):
+            duplicates: list[int] = []
+            for seq in sorted(set(seqs)):
+                if self._is_duplicate(session, gateway, seq, progress.watermark):
+                    duplicates.append(seq)
+                    continue
+                session.add(DeliveryStored(gateway=gateway, seq=seq, stored_at=now))
+                if seq <= progress.watermark:
+                    self._fill(session, gateway, seq, now)
+            session.flush()
+            self._advance(session, progress)
+            session.commit()
+            return StoredOutcome(progress.watermark, tuple(duplicates))
+
+    def expire_gaps(self, gateway: str, *, now: datetime, timeout_s: float) -> list[GapRecord]:
+        """Declare missing seqs lost once stored seqs above them waited ``timeout_s``; move W.
+
+        A missing run W+1..m-1 (m the lowest pending seq) has been missing since the earliest
+        pending seq was stored; past the timeout it becomes a gap and W moves to m-1 and on.
+        """
+        limit = now - timedelta(seconds=timeout_s)
+        found: list[GapRecord] = []
+        with self._locked(gateway, now) as (session, progress):
+            while True:
+                oldest, lowest = session.execute(
+                    select(func.min(DeliveryStored.stored_at), func.min(DeliveryStored.seq)).where(
+                        DeliveryStored.gateway == gateway,
+                        DeliveryStored.seq > progress.watermark,
+                    )
+                ).one()
+                if lowest is None or oldest > limit:
+                    break
+                gap = DeliveryGap(
+                    gateway=gateway,
+                    first_seq=progress.watermark + 1,
+                    last_seq=lowest - 1,
+                    detected_at=now,
+                    filled=0,
+                    filled_at=None,
+                )
+                session.add(gap)
+                progress.watermark = lowest - 1
+                self._advance(session, progress)
+                session.flush()
+                found.append(_gap_record(gap))
+            session.commit()
+        return found
+
+    @contextmanager
+    def _locked(self, gateway: str, now: datetime) -> Iterator[tuple[Session, DeliveryProgress]]:
+        """A transaction holding ``gateway``'s progress row, created at W=0 when it is new.
+
+        The session closes (rolling back unless the body committed) when the block ends.
+        """
+        self._create_row(gateway, now)
+        with self._sessions() as session:
+            # Writing first takes the lock before anything is read, on both databases.
+            session.execute(
+                update(DeliveryProgress)
+                .where(DeliveryProgress.gateway == gateway)
+                .values(updated_at=now)
+            )
+            progress = session.scalars(
+                select(DeliveryProgress).where(DeliveryProgress.gateway == gateway)
+            ).one()
+            yield session, progress
+
+    def _create_row(self, gateway: str, now: datetime) -> None:
+        with self._sessions() as session:
+            if session.get(DeliveryProgress, gateway) is not None:
+                return
+            session.add(DeliveryProgress(gateway=gateway, watermark=0, updated_at=now))
+            try:
+                session.commit()
+            except IntegrityError:
+                session.rollback()  # another worker created it first: fine
+
+    @staticmethod
+    def _watermark(session: Session, gateway: str) -> int:
+        value = session.scalar(
+            select(DeliveryProgress.watermark).where(DeliveryProgress.gateway == gateway)
+        )
+        return value or 0
+
+    @staticmethod
+    def _is_duplicate(session: Session, gateway: str, seq: int, watermark: int) -> bool:
+        stored = session.get(DeliveryStored, (gateway, seq)) is not None
+        if stored or seq > watermark:
+            return stored
+        in_open_gap = session.scalar(
+            select(func.count())
+            .select_from(DeliveryGap)
+            .where(
+                DeliveryGap.gateway == gateway,
+                DeliveryGap.first_seq <= seq,
+                DeliveryGap.last_seq >= seq,
+                DeliveryGap.filled_at.is_(None),
+            )
+        )
+        return not in_open_gap
+
+    @staticmethod
+    def _fill(session: Session, gateway: str, seq: int, now: datetime) -> None:
+        gap = session.scalars(
+            select(DeliveryGap).where(
+                DeliveryGap.gateway == gateway,
+                DeliveryGap.first_seq <= seq,
+                DeliveryGap.last_seq >= seq,
+            )
+        ).one()
+        gap.filled += 1
+        if gap.filled == gap.last_seq - gap.first_seq + 1:
+            gap.filled_at = now
+            # Every seq of the range is in now; W covers them, so the rows are no longer needed.
+            session.flush()
+            session.execute(
+                delete(DeliveryStored).where(
+                    DeliveryStored.gateway == gateway,
+                    DeliveryStored.seq.between(gap.first_seq, gap.last_seq),
+                )
+            )
+
+    @staticmethod
+    def _advance(session: Session, progress: DeliveryProgress) -> None:
+        """Move W over the contiguous stored seqs above it and drop their rows."""
+        start = progress.watermark
+        pending = session.scalars(
+            select(DeliveryStored.seq)
+            .where(DeliveryStored.gateway == progress.gateway, DeliveryStored.seq > start)
+            .order_by(DeliveryStored.seq)
+        )
+        watermark = start
+        for seq in pending:
+            if seq != watermark + 1:
+                break
+            watermark = seq
+        if watermark == start:
+            return
+        progress.watermark = watermark
+        # Only rows W passed just now: late gap fills below the old W stay until their gap is full.
+        session.execute(
+            delete(DeliveryStored).where(
+                DeliveryStored.gateway == progress.gateway,
+                DeliveryStored.seq > start,
+                DeliveryStored.seq <= watermark,
+            )
+        )
+
+
+def _gap_record(row: DeliveryGap) -> GapRecord:
+    return GapRecord(
+        gateway=row.gateway,
+        first_seq=row.first_seq,
+        last_seq=row.last_seq,
+        detected_at=row.detected_at,
+        filled=row.filled,
+        filled_at=row.filled_at,
+    )
