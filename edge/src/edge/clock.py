@@ -19,8 +19,10 @@ Sequence numbers never depend on the clock: the spool numbers batches in its own
 
 import ctypes
 import ctypes.util
+import functools
 import time
 from collections.abc import Callable
+from typing import Any
 
 from telemetry import ClockSync
 from telemetry.payload import MIN_TS_MS
@@ -60,15 +62,22 @@ def interpret(result: int, status: int, maxerror_us: int) -> ClockSync:
     return ClockSync.SYNCED
 
 
-def kernel_sync() -> ClockSync:
-    """Ask the kernel through ``adjtimex`` (read-only); ``unknown`` where that is impossible."""
+@functools.cache
+def _adjtimex() -> Any | None:  # noqa: ANN401 - a ctypes foreign function
+    # find_library may run ``ldconfig``: look the function up once per process
     name = ctypes.util.find_library("c")
     if name is None:
-        return ClockSync.UNKNOWN
+        return None
     try:
-        libc = ctypes.CDLL(name, use_errno=True)
-        adjtimex = libc.adjtimex
+        return ctypes.CDLL(name, use_errno=True).adjtimex
     except (OSError, AttributeError):
+        return None
+
+
+def kernel_sync() -> ClockSync:
+    """Ask the kernel through ``adjtimex`` (read-only); ``unknown`` where that is impossible."""
+    adjtimex = _adjtimex()
+    if adjtimex is None:
         return ClockSync.UNKNOWN
     buf = _Timex()  # modes = 0: read only, changes nothing
     result = adjtimex(ctypes.byref(buf))

@@ -91,6 +91,7 @@ def build_health(  # noqa: PLR0913 - keyword-only facts of one report
 def write_health(state_dir: Path, status: GatewayStatus) -> Path:
     """Write ``state_dir/health.json`` atomically (a reader never sees half a report)."""
     target = state_dir / HEALTH_FILE
+    state_dir.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=state_dir, prefix=".health-", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as out:

@@ -20,7 +20,8 @@
 
   Across a reconnection paho itself resends its unconfirmed messages; the sender keeps its
   place and continues after them, so the platform sees first arrivals in seq order.
-- Reconnection is automatic (1 s to 30 s back-off).
+- Reconnection is automatic (1 s to 30 s back-off). A connection attempt that fails (refused,
+  unreachable, a TLS certificate that does not verify) is counted and logged with its reason.
 - A clean :meth:`Publisher.close` publishes what is spooled (within the in-flight bound), waits
   for the broker's PUBACKs, publishes ``offline`` itself (a clean disconnect suppresses the
   will) and disconnects. Unacknowledged batches stay in the spool for the next run.
@@ -32,6 +33,7 @@ registration of their id are remembered until it happens.
 
 import logging
 import sqlite3
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -71,6 +73,8 @@ class PublisherCounters:
     dropped_raw: int  # readings the spool's quota dropped, by kind, and whole batches
     dropped_aggregate: int
     dropped_batches: int
+    connect_failures: int = 0  # connection attempts that failed before MQTT (TCP, TLS)
+    last_error: str | None = None  # why the last connection attempt failed or was refused
 
 
 class Publisher:
@@ -99,6 +103,7 @@ class Publisher:
             CallbackAPIVersion.VERSION2, client_id=config.client_id or f"lantian-edge-{gateway}"
         )
         self._client.on_connect = self._on_connect
+        self._client.on_connect_fail = self._on_connect_fail
         self._client.on_disconnect = self._on_disconnect
         self._client.on_publish = self._on_publish
         self._client.on_subscribe = self._on_subscribe
@@ -126,6 +131,8 @@ class Publisher:
             now_s=time.monotonic(),
         )
         self._resent = self._acknowledged = self._bad_acks = 0
+        self._connect_failures = 0
+        self._last_error: str | None = None
         self._health: bytes | None = None  # the last health report, the birth message after it
         self._stopping = False
         self._sender = threading.Thread(target=self._send_loop, name="publisher", daemon=True)
@@ -209,6 +216,8 @@ class Publisher:
                 dropped_raw=spool.dropped_raw,
                 dropped_aggregate=spool.dropped_aggregate,
                 dropped_batches=spool.dropped_batches,
+                connect_failures=self._connect_failures,
+                last_error=self._last_error,
             )
 
     def close(self, timeout: float = 5.0) -> None:
@@ -307,6 +316,8 @@ class Publisher:
         _props: object,
     ) -> None:
         if reason.is_failure:
+            with self._lock:
+                self._last_error = f"refused: {reason}"
             _log.warning("broker %s:%d refused: %s", self.config.host, self.config.port, reason)
             return
         # subscribe first: no batch goes out before the watermark can come back
@@ -319,6 +330,15 @@ class Publisher:
         with self._lock:
             birth = self._health
         self._publish(self._status_topic, birth or self._status(GatewayState.ONLINE), retain=True)
+
+    def _on_connect_fail(self, _client: mqtt.Client, _userdata: object) -> None:
+        # paho calls this inside its ``except OSError`` and passes no error: take it from there
+        error = sys.exc_info()[1]
+        detail = f"{type(error).__name__}: {error}" if error is not None else "connection failed"
+        with self._lock:
+            self._connect_failures += 1
+            self._last_error = detail
+        _log.warning("cannot connect to %s:%d: %s", self.config.host, self.config.port, detail)
 
     def _on_subscribe(
         self, _client: mqtt.Client, _userdata: object, mid: int, _codes: object, _props: object

@@ -29,7 +29,14 @@ gateway is noticed instead of silently reinterpreted.
 from enum import StrEnum
 from typing import Annotated, Literal, Self, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from telemetry.errors import PayloadError
 from telemetry.quality import Quality
@@ -70,7 +77,14 @@ class Reading(_Message):
     # Aggregates over a clock interval only: its length; ``ts`` is the interval's start.
     interval_s: Annotated[float, Field(gt=0, le=86_400)] | None = None
     # ``ts`` was taken while the gateway's clock was not synchronised: not to be trusted blindly.
-    time_unsynced: Literal[True] | None = None
+    time_unsynced: bool | None = None  # true or absent: ``false`` is refused, never ambiguous
+
+    @field_validator("time_unsynced")
+    @classmethod
+    def _flag_is_true_or_absent(cls, flag: bool | None) -> bool | None:  # noqa: FBT001 - pydantic passes it positionally
+        if flag is False:
+            raise ValueError("true or absent, never false")
+        return flag
 
     @model_validator(mode="after")
     def _aggregate_is_consistent(self) -> Self:
