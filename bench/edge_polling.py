@@ -2,7 +2,7 @@
 
     uv run --no-sync python -m bench.edge_polling [--meters 100] [--pms 10] [--seconds 60]
 
-Goal (device-layer issue): at most 25 % of one core and 80 MB resident memory for the agent.
+Goal: at most 25 % of one core and 80 MB resident memory for the agent.
 The agent runs as an operator runs it (``lantian-edge run site.yaml``) against a real Mosquitto;
 the simulators run in another process. After a warm-up, the agent's CPU time over the window and
 its resident set are read from /proc, and the one-minute aggregates it publishes show whether it
