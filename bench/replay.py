@@ -1,6 +1,6 @@
 """Replay benchmark: a backlog of readings in a gateway's spool, replayed into InfluxDB.
 
-    uv run --no-sync python -m bench.replay [--readings 1000000] [--batch 500] [--replay-rate 100]
+    uv run --no-sync python -m bench.replay [--readings 1000000] [--batch 1000] [--replay-rate 50]
 
 Goal (delivery protocol): at least 20,000 readings/s into InfluxDB when a gateway's backlog is
 replayed after an outage. Steps, all against real servers on this machine:
@@ -25,12 +25,11 @@ from devstack.city import CITY, register
 from devstack.processes import ChildProcess, wait_until
 from devstack.servers import InfluxServer, MosquittoServer, free_port
 from devstack.services import IngestProgress, Platform
-from edge.config import MqttConfig, SpoolConfig
+from edge.config import MqttConfig, PublishConfig, SpoolConfig
 from edge.publisher import Publisher
 from edge.spool import Spool
 from store.influx import InfluxStore
-from store.lineprotocol import encode_point
-from store.readings import reading_point
+from store.readings import ReadingLines
 from store.sql import Registry, create_engine_for, migrate
 from store.sql.records import Placement
 from telemetry import Reading
@@ -84,7 +83,8 @@ def stored(influx: InfluxStore) -> int:
 def ceiling(influx: InfluxStore, count: int) -> float:
     """Readings per second written straight as line protocol."""
     placement = Placement(SITE.gateway, SITE.site, SITE.enterprise[0], None, SITE.county[0])
-    lines = [encode_point(reading_point(placement, r)) for r in readings(count)]
+    encoder = ReadingLines()
+    lines = [encoder.line(placement, r) for r in readings(count)]
     started = time.perf_counter()
     influx.write_lines(lines)
     return count / (time.perf_counter() - started)
@@ -94,9 +94,14 @@ def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print its figures."""
     parser = argparse.ArgumentParser(prog="python -m bench.replay")
     parser.add_argument("--readings", type=int, default=1_000_000)
-    parser.add_argument("--batch", type=int, default=500, help="readings per spooled batch")
-    parser.add_argument("--replay-rate", type=float, default=100.0, help="batches per second")
-    parser.add_argument("--max-in-flight", type=int, default=50)
+    # The defaults are the agent's: what a gateway in the field does after an outage.
+    parser.add_argument(
+        "--batch", type=int, default=PublishConfig().max_readings, help="readings per batch"
+    )
+    parser.add_argument(
+        "--replay-rate", type=float, default=SpoolConfig().replay_rate, help="batches per second"
+    )
+    parser.add_argument("--max-in-flight", type=int, default=SpoolConfig().max_in_flight)
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="lantian-replay-") as tmp:
         workdir = Path(tmp)

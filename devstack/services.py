@@ -5,6 +5,7 @@ would: console scripts, settings in environment variables, a YAML file per gatew
 """
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,8 +29,22 @@ class Platform:
     influx_database: str
     sql_url: str
 
-    def ingest(self, *, metrics_port: int, name: str = "ingest") -> ChildProcess:
-        """The ingest service, with its metrics on ``metrics_port``."""
+    def ingest(
+        self,
+        *,
+        metrics_port: int,
+        name: str = "ingest",
+        client_id: str | None = None,
+        shared_group: str | None = None,
+        settings: Mapping[str, str] | None = None,
+    ) -> ChildProcess:
+        """The ingest service, with its metrics on ``metrics_port``.
+
+        One of N workers takes a ``client_id`` of its own (its persistent session) and the
+        ``shared_group`` of all N, so they split the telemetry (an MQTT 5 shared subscription).
+        ``settings``: further ``LANTIAN_INGEST_*`` variables, named without that prefix
+        (``{"BATCH_MAX_READINGS": "10000"}``); they override the ones set here.
+        """
         env = {
             "LANTIAN_INGEST_MQTT_HOST": self.mqtt_host,
             "LANTIAN_INGEST_MQTT_PORT": str(self.mqtt_port),
@@ -39,6 +54,11 @@ class Platform:
             "LANTIAN_INGEST_METRICS_PORT": str(metrics_port),
             "LANTIAN_INGEST_REGISTRY_REFRESH_S": "2",
         }
+        if client_id is not None:
+            env["LANTIAN_INGEST_MQTT_CLIENT_ID"] = client_id
+        if shared_group is not None:
+            env["LANTIAN_INGEST_MQTT_SHARED_GROUP"] = shared_group
+        env |= {f"LANTIAN_INGEST_{key}": value for key, value in (settings or {}).items()}
         return ChildProcess(
             name, [console_script("lantian-ingest")], log_path=self._log(name), env=env
         )

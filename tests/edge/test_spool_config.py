@@ -22,7 +22,7 @@ def load(tmp_path, extra=""):
 def test_defaults_follow_the_delivery_protocol(tmp_path):
     config = load(tmp_path)
     spool = config.spool
-    assert (spool.ack_timeout, spool.max_in_flight, spool.replay_rate) == (30.0, 50, 20.0)
+    assert (spool.ack_timeout, spool.max_in_flight, spool.replay_rate) == (30.0, 50, 50.0)
     assert spool.quota_bytes == 256_000_000
     assert config.spool_path == tmp_path / "state" / "spool.sqlite3"
 

@@ -16,7 +16,7 @@ from ingest.service import IngestService
 from ingest.settings import IngestSettings
 from store.connection import InfluxConnection
 from store.influx import InfluxStore
-from store.sql import DeliveryLedger, Registry, create_engine_for, migrate
+from store.sql import DeadLetterStore, DeliveryLedger, Registry, create_engine_for, migrate
 from telemetry import topics
 
 if TYPE_CHECKING:
@@ -94,7 +94,7 @@ class IngestRunner:
         self._running: list[IngestService] = []
         self._engines: list[Engine] = []
 
-    def start(  # noqa: PLR0913 - the settings tests vary, all keyword-only
+    def start(  # the settings tests vary, all keyword-only
         self,
         broker: MosquittoServer,
         influx: InfluxStore,
@@ -133,6 +133,7 @@ class IngestRunner:
             influx=influx,
             registry=registry or self._registry,
             ledger=DeliveryLedger(engine),
+            dead_letters=DeadLetterStore(engine),
         )
         self._running.append(service)
         service.start()
@@ -172,3 +173,11 @@ def own_influx(tmp_path: Path) -> Iterator[tuple[InfluxServer, InfluxStore]]:
     finally:
         store.close()
         server.stop()
+
+
+@pytest.fixture
+def dead_letters(city_url: str) -> Iterator[DeadLetterStore]:
+    """The dead letters ingest keeps in the test's SQL store."""
+    engine = create_engine_for(city_url)
+    yield DeadLetterStore(engine)
+    engine.dispose()

@@ -28,7 +28,13 @@ from store.sql.models import Base, County, Enterprise, RegistryVersion, Site
 from store.sql.schema import alembic_config
 
 REGISTRY_TABLES = {"counties", "parks", "enterprises", "sites", "gateways", "registry_version"}
-DELIVERY_TABLES = {"delivery_progress", "delivery_stored", "delivery_gaps"}
+DELIVERY_TABLES = {
+    "delivery_progress",
+    "delivery_stored",
+    "delivery_gaps",
+    "dead_letters",
+    "rule_results",
+}
 
 
 @pytest.fixture
@@ -68,7 +74,7 @@ def test_empty_database_is_at_no_revision_and_lacks_every_table(empty_engine):
 def test_upgrade_from_empty_to_head_builds_exactly_the_models(empty_sql_url, empty_engine):
     migrate(empty_sql_url)
 
-    assert current_revision(empty_engine) == head_revision() == "0002"
+    assert current_revision(empty_engine) == head_revision() == "0004"
     assert tables(empty_engine) == REGISTRY_TABLES | DELIVERY_TABLES | {"alembic_version"}
     assert differences(empty_engine) == []
 

@@ -4,6 +4,7 @@ The city below is a slice of Liaocheng: an enterprise in the Liaocheng Economic 
 Technological Development Zone, one standing alone in Linqing, their sites and gateways.
 """
 
+import dataclasses
 import math
 import threading
 from datetime import UTC, datetime
@@ -174,6 +175,18 @@ def test_placements_hold_every_gateway(city):
         "gw-0002": XINFA_FENCE,
         "gw-0003": BEARING_SHOP,
     }
+
+
+def test_a_moved_gateway_is_placed_at_its_new_site_and_the_version_moves(city):
+    before = city.version()
+    city.move_gateway("gw-0003", site_id="site-xinfa-fence")
+    assert city.placement("gw-0003") == dataclasses.replace(XINFA_FENCE, gateway="gw-0003")
+    assert city.version() == before + 1
+    with pytest.raises(NotFoundError):
+        city.move_gateway("gw-0003", site_id="no-such-site")
+    with pytest.raises(UnknownGatewayError):
+        city.move_gateway("gw-9999", site_id="site-xinfa-fence")
+    assert city.placement("gw-0003") == dataclasses.replace(XINFA_FENCE, gateway="gw-0003")
 
 
 def test_unknown_gateway_is_a_typed_not_found(city):

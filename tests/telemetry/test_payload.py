@@ -14,6 +14,7 @@ from telemetry import (
     TelemetryBatch,
     decode_ack,
     decode_batch,
+    decode_batch_partial,
     decode_status,
     encode,
 )
@@ -168,3 +169,58 @@ def test_arbitrary_bytes_never_escape_as_anything_but_payload_error(data):
     else:
         outcome = "decoded"
     assert outcome in {"invalid_json", "schema", "decoded"}
+
+
+# --- decoding reading by reading -------------------------------------------------------------
+
+
+def test_a_good_batch_decodes_whole_with_nothing_rejected():
+    decoded = decode_batch_partial(_batch_json())
+    assert (decoded.gateway, decoded.seq, decoded.rejected) == ("gw-1", 7, [])
+    assert decoded.readings == list(decode_batch(_batch_json()).readings)
+
+
+def test_a_broken_reading_is_rejected_alone_with_its_position_and_raw_json():
+    good = {"device": "pm-1", "metric": "pm25", "value": 35.0, "ts": TS}
+    payload = json.dumps(
+        {
+            "schema": 1,
+            "gateway": "gw-1",
+            "seq": 7,
+            "readings": [good, {**good, "value": "35"}, 17, {**good, "ts": TS + 1}],
+        }
+    ).encode()
+    decoded = decode_batch_partial(payload)
+    assert [r.ts for r in decoded.readings] == [TS, TS + 1]
+    assert [(r.index, r.reason) for r in decoded.rejected] == [(1, "schema"), (2, "schema")]
+    assert json.loads(decoded.rejected[0].raw) == {**good, "value": "35"}
+    assert decoded.rejected[0].problems[0].startswith("value:")
+    assert decoded.rejected[1].raw == "17"
+
+
+@pytest.mark.parametrize(
+    ("payload", "reason"),
+    [
+        (b"{", "invalid_json"),
+        (_batch_json(seq="7"), "schema"),
+        (_batch_json(readings=[]), "schema"),
+        (_batch_json(schema=2), "schema"),
+        (_batch_json(gateway="no/slash"), "schema"),
+        (b" " * (MAX_PAYLOAD_BYTES + 1), "too_large"),
+    ],
+)
+def test_a_broken_envelope_is_a_payload_error(payload, reason):
+    with pytest.raises(PayloadError) as caught:
+        decode_batch_partial(payload)
+    assert caught.value.reason == reason
+
+
+def test_a_reading_may_state_its_unit():
+    reading = Reading(device="pm-1", metric="pm25", value=1.0, ts=TS, unit="µg/m³")
+    assert (
+        decode_batch(encode(TelemetryBatch(gateway="g", seq=1, readings=[reading])))
+        .readings[0]
+        .unit
+        == "µg/m³"
+    )
+    assert b"unit" not in encode(Reading(device="pm-1", metric="pm25", value=1.0, ts=TS))

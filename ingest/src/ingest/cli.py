@@ -9,7 +9,7 @@ from types import FrameType
 
 from ingest.service import IngestService
 from ingest.settings import IngestSettings, settings_from
-from store.sql import DeliveryLedger, Registry, create_engine_for
+from store.sql import DeadLetterStore, DeliveryLedger, Registry, create_engine_for
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -38,7 +38,11 @@ def run(settings: IngestSettings) -> int:
     with settings.influx.open() as influx:
         engine = create_engine_for(settings.sql_url)
         service = IngestService(
-            settings, influx=influx, registry=Registry(engine), ledger=DeliveryLedger(engine)
+            settings,
+            influx=influx,
+            registry=Registry(engine),
+            ledger=DeliveryLedger(engine),
+            dead_letters=DeadLetterStore(engine),
         )
         service.start()
         stop.wait()

@@ -33,9 +33,25 @@ class IngestCounters:
             ["reason"],
             registry=self.registry,
         )
+        self.readings_rejected = Counter(
+            "lantian_ingest_readings_rejected",
+            "Readings refused one by one (the rest of their message written), by reason.",
+            ["reason"],
+            registry=self.registry,
+        )
+        self.dead_letters = Counter(
+            "lantian_ingest_dead_letters",
+            "Refused messages and readings kept in the SQL store's dead letters.",
+            registry=self.registry,
+        )
+        self.late_readings = Counter(
+            "lantian_ingest_late_readings",
+            "Readings accepted although older than the late threshold when they arrived.",
+            registry=self.registry,
+        )
         self.write_retries = Counter(
             "lantian_ingest_write_retries",
-            "InfluxDB writes retried after the server was unavailable.",
+            "Steps retried after InfluxDB or the SQL store was unavailable.",
             registry=self.registry,
         )
         self.duplicates = Counter(
@@ -62,6 +78,31 @@ class IngestCounters:
             "lantian_ingest_batch_seconds",
             "Time from the first message of a batch arriving to the batch being acknowledged.",
             buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+            registry=self.registry,
+        )
+        self.lag_seconds = Histogram(
+            "lantian_ingest_lag_seconds",
+            "Broker-to-InfluxDB lag: from a message arriving from the broker to its readings "
+            "being stored and the message acknowledged.",
+            buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+            registry=self.registry,
+        )
+        self.reading_age_seconds = Histogram(
+            "lantian_ingest_reading_age_seconds",
+            "Age of a message's newest reading (its source timestamp) when it was stored: how "
+            "far the stored data trails the devices.",
+            buckets=(1, 5, 15, 60, 120, 300, 900, 3600, 6 * 3600, 86400),
+            registry=self.registry,
+        )
+        self.rollup_backfills = Counter(
+            "lantian_ingest_rollup_backfills",
+            "Windows of late readings rolled up again, by target retention policy.",
+            ["policy"],
+            registry=self.registry,
+        )
+        self.rollup_backfill_errors = Counter(
+            "lantian_ingest_rollup_backfill_errors",
+            "Rollup backfills InfluxDB failed; their windows are tried again later.",
             registry=self.registry,
         )
 

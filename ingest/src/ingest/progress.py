@@ -4,7 +4,7 @@ Every gateway numbers its batches 1, 2, 3, ... and keeps each in its spool until
 ingest publishes covers it. The state lives in the SQL store (:class:`store.sql.DeliveryLedger`),
 so N workers on a shared subscription compute the same W:
 
-- The writer asks :meth:`DeliveryProgress.is_duplicate` before writing a batch: one whose seq is
+- The writer asks :meth:`DeliveryProgress.duplicates` before writing a batch: one whose seq is
   ≤ W or already stored is not written again, only counted and acknowledged.
 - Once InfluxDB has accepted batches, :meth:`DeliveryProgress.stored` records their seqs, which
   raises W over every contiguous one.
@@ -63,27 +63,29 @@ class DeliveryProgress:
         self._published_at: dict[str, float] = {}  # time.monotonic()
         self._stopping = threading.Event()
 
-    def is_duplicate(self, gateway: str, seq: int) -> bool:
-        """Whether batch ``seq`` of ``gateway`` is stored already (or covered by W)."""
-        return self._ledger.is_duplicate(gateway, seq)
+    def duplicates(self, seqs: Iterable[tuple[str, int]]) -> set[tuple[str, int]]:
+        """Which batches are stored already (or covered by W).
 
-    def stored(self, seqs: Iterable[tuple[str, int]]) -> bool:
-        """Record batches InfluxDB has accepted; False when the SQL store failed.
+        Raises:
+            SQLAlchemyError: the SQL store failed; the caller retries.
+        """
+        return self._ledger.duplicates(seqs)
+
+    def stored(self, seqs: Iterable[tuple[str, int]]) -> None:
+        """Record batches InfluxDB has accepted, all gateways in one transaction.
 
         A seq another worker recorded meanwhile is counted as a duplicate.
+
+        Raises:
+            SQLAlchemyError: the SQL store failed; nothing was recorded, the caller retries.
         """
         by_gateway: dict[str, list[int]] = {}
         for gateway, seq in seqs:
             by_gateway.setdefault(gateway, []).append(seq)
-        try:
-            for gateway, numbers in by_gateway.items():
-                outcome = self._ledger.record_stored(gateway, numbers, now=self._clock())
-                self._counters.duplicates.inc(len(outcome.duplicates))
-                self._rose(gateway, outcome.watermark)
-        except SQLAlchemyError:
-            log.exception("could not record stored batches in the SQL store")
-            return False
-        return True
+        outcomes = self._ledger.record_stored_many(by_gateway, now=self._clock())
+        for gateway, outcome in outcomes.items():
+            self._counters.duplicates.inc(len(outcome.duplicates))
+            self._rose(gateway, outcome.watermark)
 
     def stop(self) -> None:
         """Ask :meth:`run` to publish what is due and return."""

@@ -46,6 +46,11 @@ class IngestSettings(BaseSettings):
     batch_max_readings: int = Field(default=5000, ge=1)
     batch_max_delay_s: float = Field(default=0.2, gt=0)
 
+    # A reading stamped further ahead of ingest's clock than this is refused (a gateway whose
+    # clock ran away); one older than ``late_after_s`` on arrival is accepted and counted late.
+    clock_skew_s: float = Field(default=300.0, ge=0)
+    late_after_s: float = Field(default=600.0, gt=0)
+
     # A batch seq still missing this long after a later one was stored is declared lost, so the
     # watermark (and the gateways' spools) can move on; a late copy is still written.
     gap_timeout_s: float = Field(default=600.0, gt=0)
@@ -54,6 +59,15 @@ class IngestSettings(BaseSettings):
 
     metrics_host: str = "127.0.0.1"
     metrics_port: int | None = Field(default=9101, ge=0, le=65535)
+
+    # Rollups (docs/data-model.md, "Retention policies and rollups"), kept longer than raw data:
+    # three years of minutes for comparing a season with the same one a year or two before,
+    # hours for good, as the long-term record (about 9,000 points per series and year).
+    influx_minute_retention: str = "1095d"
+    influx_hour_retention: str = "INF"
+    # How often minute and hour rollups are recomputed over readings written too late for the
+    # continuous queries (a gateway's replayed backlog).
+    rollup_backfill_period_s: float = Field(default=10.0, gt=0)
 
 
 def settings_from(env_file: Path | None) -> IngestSettings:

@@ -1,20 +1,22 @@
-"""The batching writer: deliveries in, InfluxDB points out, acknowledgements last.
+"""The batching writer: deliveries in, InfluxDB lines out, acknowledgements last.
 
 Deliveries are gathered until ``batch_max_readings`` readings or ``batch_max_delay_s`` after the
 first one, whichever comes first, then written to InfluxDB in one request. Only when InfluxDB has
-accepted the batch are its messages acknowledged to the broker. While InfluxDB is unavailable the
-batch is retried with exponential backoff and nothing is acknowledged, so the broker keeps the
-messages and applies back-pressure (receive maximum).
+accepted the batch, its dead letters are kept and its seqs recorded in the SQL store, are its
+messages acknowledged to the broker. While InfluxDB or the SQL store is unavailable the step is
+retried with exponential backoff and nothing is acknowledged, so the broker keeps the messages
+and applies back-pressure (receive maximum).
 
-A message that can never be written (broken payload, unknown gateway, a topic that disagrees with
-its payload, points InfluxDB refuses with a 4xx) is counted by reason, logged and acknowledged, so
-it does not come back forever. When InfluxDB refuses a batch, its messages are written one by one
-so that one bad message does not take the others with it.
+What can never be written is kept as a dead letter (:mod:`store.sql.deadletters`), counted by
+reason and acknowledged, so it neither blocks the rest nor comes back forever: unreadable
+messages and refused readings (:mod:`ingest.messages`), and lines InfluxDB refuses with a 4xx.
+A refused request is narrowed down by halving until the bad lines are found; the good ones are
+written (InfluxDB overwrites a point written twice, so halving never duplicates anything).
 
 Every batch carries its gateway's seq (:mod:`ingest.progress`): a batch whose seq is stored
-already is a duplicate, counted and acknowledged without being written again. Once InfluxDB has
-accepted a batch, its seqs are recorded in the SQL store before its messages are acknowledged,
-so a crash in between brings a redelivery that is recognised as a duplicate.
+already is a duplicate, counted and acknowledged without being written again. A seq is
+recorded as stored before its message is acknowledged, so a crash in between brings a
+redelivery that is recognised as a duplicate.
 """
 
 import logging
@@ -23,36 +25,37 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
+
+from sqlalchemy.exc import SQLAlchemyError
 
 from ingest.broker import Delivery
 from ingest.counters import IngestCounters
-from ingest.placements import PlacementCache
+from ingest.messages import Message, decode_delivery
 from ingest.progress import DeliveryProgress
-from store.influx import InfluxStore, InfluxUnavailableError, InfluxWriteError, Point
-from store.readings import reading_points
-from store.sql import UnknownGatewayError
-from telemetry import PayloadError, TopicError, TopicKind, decode_batch, parse_topic
+from ingest.validation import ReadingChecks
+from store.influx import InfluxAuthError, InfluxStore, InfluxUnavailableError, InfluxWriteError
+from store.readings import ReadingLines
+from store.sql import DeadLetterRecord, DeadLetterStore, PlacementCache
 
 log = logging.getLogger(__name__)
 
 _BACKOFF_START_S = 0.5
 _BACKOFF_MAX_S = 30.0
 
+_T = TypeVar("_T")
 
-class RejectedMessageError(Exception):
-    """A message that can never be written; ``reason`` is the counter label."""
+OnWritten = Callable[[str, int, int], None]  # (measurement, oldest ts, newest ts), epoch ms
 
-    def __init__(self, reason: str, detail: str) -> None:
-        self.reason = reason
-        self.detail = detail
-        super().__init__(f"{reason}: {detail}")
+
+class _StoppedError(Exception):
+    """Stopped while a step was still being retried: nothing more is acknowledged."""
 
 
 @dataclass
 class _Batch:
-    deliveries: list[Delivery] = field(default_factory=list)
-    seqs: list[tuple[str, int]] = field(default_factory=list)  # (gateway, seq), per delivery
-    points: list[Point] = field(default_factory=list)
+    messages: list[Message] = field(default_factory=list)
+    lines: int = 0
     started_at: float | None = None
 
 
@@ -66,19 +69,26 @@ class BatchWriter:
         influx: InfluxStore,
         placements: PlacementCache,
         progress: DeliveryProgress,
+        dead_letters: DeadLetterStore,
+        checks: ReadingChecks,
         ack: Callable[[Delivery], bool],
         counters: IngestCounters,
         max_readings: int,
         max_delay_s: float,
+        on_written: OnWritten | None = None,
     ) -> None:
         self._deliveries = deliveries
         self._influx = influx
         self._placements = placements
         self._progress = progress
+        self._dead_letters = dead_letters
+        self._checks = checks
         self._ack = ack
         self._counters = counters
         self._max_readings = max_readings
         self._max_delay_s = max_delay_s
+        self._on_written = on_written
+        self._lines = ReadingLines()
         self._stopping = threading.Event()
 
     def stop(self) -> None:
@@ -89,13 +99,17 @@ class BatchWriter:
         """Write batches until stopped; on stop, flush what has arrived and return."""
         while not (self._stopping.is_set() and self._deliveries.empty()):
             batch = self._gather()
-            if batch.deliveries:
-                self._flush(batch)
+            if batch.messages:
+                try:
+                    self._flush(batch)
+                except _StoppedError:
+                    log.warning("stopped before a batch was stored; the broker keeps it")
+                    return
 
     def _gather(self) -> _Batch:
         batch = _Batch()
         deadline: float | None = None
-        while len(batch.points) < self._max_readings:
+        while batch.lines < self._max_readings:
             # Short waits, so stop() flushes at once instead of after the batch timer.
             timeout = 0.1 if deadline is None else min(0.1, max(0.0, deadline - time.monotonic()))
             try:
@@ -109,98 +123,134 @@ class BatchWriter:
             if deadline is None:
                 batch.started_at = delivery.received_at
                 deadline = time.monotonic() + self._max_delay_s
-            self._add(batch, delivery)
-            if deadline is not None and time.monotonic() >= deadline:
+            message = decode_delivery(
+                delivery,
+                placement_of=self._placements.placement,
+                checks=self._checks,
+                lines=self._lines,
+            )
+            self._counters.messages_received.inc()
+            batch.messages.append(message)
+            batch.lines += len(message.lines)
+            if time.monotonic() >= deadline:
                 break
         return batch
 
-    def _add(self, batch: _Batch, delivery: Delivery) -> None:
-        self._counters.messages_received.inc()
-        try:
-            seq, points = self._points_of(delivery)
-        except RejectedMessageError as exc:
-            self._counters.rejected.labels(reason=exc.reason).inc()
-            log.warning("rejected message on %s: %s", delivery.topic, exc)
-            self._ack(delivery)
-            return
-        if seq in batch.seqs or self._progress.is_duplicate(*seq):
-            self._counters.duplicates.inc()
-            log.info("duplicate batch %d of %s, not written again", seq[1], seq[0])
-            self._ack(delivery)
-            return
-        self._counters.readings_received.inc(len(points))
-        batch.deliveries.append(delivery)
-        batch.seqs.append(seq)
-        batch.points.extend(points)
-
-    def _points_of(self, delivery: Delivery) -> tuple[tuple[str, int], list[Point]]:
-        """The batch's (gateway, seq) and its points."""
-        try:
-            topic = parse_topic(delivery.topic)
-            if topic.kind is not TopicKind.TELEMETRY:
-                raise RejectedMessageError("topic", f"not a telemetry topic: {delivery.topic}")
-            batch = decode_batch(delivery.payload)
-        except TopicError as exc:
-            raise RejectedMessageError("topic", str(exc)) from None
-        except PayloadError as exc:
-            raise RejectedMessageError(exc.reason, str(exc)) from None
-        if batch.gateway != topic.owner:
-            raise RejectedMessageError(
-                "gateway_mismatch",
-                f"topic names gateway {topic.owner!r}, payload {batch.gateway!r}",
-            )
-        try:
-            placement = self._placements.placement(batch.gateway)
-        except UnknownGatewayError:
-            raise RejectedMessageError("unknown_gateway", batch.gateway) from None
-        return (batch.gateway, batch.seq), list(reading_points(placement, batch.readings))
-
     def _flush(self, batch: _Batch) -> None:
-        try:
-            written = self._write_with_retry(batch.points)
-        except InfluxWriteError as exc:
-            log.warning("InfluxDB refused a batch of %d messages: %s", len(batch.deliveries), exc)
-            self._flush_one_by_one(batch)
-            return
-        if not written:
-            return
-        self._counters.readings_written.inc(len(batch.points))
-        if not self._progress.stored(batch.seqs):
-            return  # not acknowledged: the broker redelivers and the batch is written again
-        for delivery in batch.deliveries:
-            self._ack(delivery)
-        if batch.started_at is not None:
-            self._counters.batch_seconds.observe(time.monotonic() - batch.started_at)
+        fresh = self._without_duplicates(batch.messages)
+        lines = [line for message in fresh for line in message.lines]
+        refused = self._write_narrowing(lines)
+        letters = [letter for message in batch.messages for letter in message.letters]
+        if refused:
+            owners = [(m, i) for m in fresh for i in range(len(m.lines))]
+            for index, detail in refused:
+                message, line = owners[index]
+                letters.append(message.letter_for(line, "influx_rejected", detail))
+        if letters:
+            self._retry("keep dead letters", lambda: self._dead_letters.record(letters))
+        seqs = [message.seq for message in fresh if message.seq is not None]
+        if seqs:
+            self._retry("record stored batches", lambda: self._progress.stored(seqs))
+        self._account(batch, fresh, letters, written=len(lines) - len(refused))
 
-    def _flush_one_by_one(self, batch: _Batch) -> None:
-        for delivery, seq in zip(batch.deliveries, batch.seqs, strict=True):
-            _, points = self._points_of(delivery)
-            try:
-                written = self._write_with_retry(points)
-            except InfluxWriteError as exc:
-                self._counters.rejected.labels(reason="influx_rejected").inc()
-                log.warning("InfluxDB refused the message on %s: %s", delivery.topic, exc)
-                self._ack(delivery)
+    def _without_duplicates(self, messages: list[Message]) -> list[Message]:
+        """The messages whose seq is not stored yet; the others are counted and acknowledged."""
+        seqs = [m.seq for m in messages if m.seq is not None]
+        stored = self._retry("look up duplicates", lambda: self._progress.duplicates(seqs))
+        fresh: list[Message] = []
+        seen: set[tuple[str, int]] = set()
+        for message in messages:
+            if message.seq is not None and (message.seq in stored or message.seq in seen):
+                self._counters.duplicates.inc()
+                gateway, seq = message.seq
+                log.info("duplicate batch %d of %s, not written again", seq, gateway)
+                self._ack(message.delivery)
                 continue
-            if not written:
-                return
-            self._counters.readings_written.inc(len(points))
-            if self._progress.stored([seq]):
-                self._ack(delivery)
+            if message.seq is not None:
+                seen.add(message.seq)
+            fresh.append(message)
+        return fresh
 
-    def _write_with_retry(self, points: list[Point]) -> bool:
-        """Write until InfluxDB accepts; False when stopped first (nothing is acknowledged)."""
+    def _account(
+        self,
+        batch: _Batch,
+        fresh: list[Message],
+        letters: list[DeadLetterRecord],
+        *,
+        written: int,
+    ) -> None:
+        """Acknowledge the stored batch and count what happened to it."""
+        now = time.monotonic()
+        now_ms = int(time.time() * 1000)
+        for message in fresh:
+            self._ack(message.delivery)
+            self._counters.lag_seconds.observe(now - message.delivery.received_at)
+            if message.readings:
+                newest = max(reading.ts for reading in message.readings)
+                self._counters.reading_age_seconds.observe(max(0.0, (now_ms - newest) / 1000))
+            if message.refused_reason is not None:
+                self._counters.rejected.labels(reason=message.refused_reason).inc()
+                log.warning(
+                    "refused the message on %s: %s",
+                    message.delivery.topic,
+                    message.letters[0].detail,
+                )
+            self._counters.late_readings.inc(message.late)
+        for letter in letters:
+            if letter.reading_index is not None:
+                self._counters.readings_rejected.labels(reason=letter.reason).inc()
+        self._counters.dead_letters.inc(len(letters))
+        self._counters.readings_received.inc(
+            sum(len(m.lines) for m in fresh)
+            + sum(1 for letter in letters if letter.reading_index is not None)
+        )
+        self._counters.readings_written.inc(written)
+        if batch.started_at is not None:
+            self._counters.batch_seconds.observe(now - batch.started_at)
+        if self._on_written is not None:
+            self._note_written(fresh)
+
+    def _note_written(self, fresh: list[Message]) -> None:
+        assert self._on_written is not None  # noqa: S101 - checked by the caller
+        spans: dict[str, list[int]] = {}
+        for message in fresh:
+            for reading in message.readings:
+                span = spans.get(reading.metric)
+                if span is None:
+                    spans[reading.metric] = [reading.ts, reading.ts]
+                elif reading.ts < span[0]:
+                    span[0] = reading.ts
+                elif reading.ts > span[1]:
+                    span[1] = reading.ts
+        for measurement, (oldest, newest) in spans.items():
+            self._on_written(measurement, oldest, newest)
+
+    def _write_narrowing(self, lines: list[str]) -> list[tuple[int, str]]:
+        """Write ``lines``; the indexes of the lines InfluxDB refused, with its reason."""
+        if not lines:
+            return []
+        try:
+            self._retry("write to InfluxDB", lambda: self._influx.write_lines(lines))
+        except InfluxWriteError as exc:
+            if len(lines) == 1:
+                log.warning("InfluxDB refused a line: %s", exc)
+                return [(0, str(exc))]
+            half = len(lines) // 2
+            head = self._write_narrowing(lines[:half])
+            tail = self._write_narrowing(lines[half:])
+            return head + [(index + half, detail) for index, detail in tail]
+        return []
+
+    def _retry(self, what: str, step: Callable[[], _T]) -> _T:
+        """Run ``step`` until it succeeds; raises _StoppedError when stopped first."""
         backoff = _BACKOFF_START_S
         while True:
             try:
-                self._influx.write(points)
-            except InfluxUnavailableError as exc:
+                return step()
+            except (InfluxUnavailableError, InfluxAuthError, SQLAlchemyError) as exc:
                 if self._stopping.is_set():
-                    log.warning("InfluxDB unavailable at shutdown; broker keeps the batch: %s", exc)
-                    return False
+                    raise _StoppedError(what) from exc
                 self._counters.write_retries.inc()
-                log.warning("InfluxDB unavailable, retrying in %.1f s: %s", backoff, exc)
+                log.warning("could not %s, retrying in %.1f s: %s", what, backoff, exc)
                 self._stopping.wait(backoff)
                 backoff = min(backoff * 2, _BACKOFF_MAX_S)
-            else:
-                return True

@@ -125,3 +125,13 @@ class InfluxQueryError(InfluxError):
     def database_missing(self) -> bool:
         """Whether the query failed because its database does not exist (yet)."""
         return self.message.startswith("database not found")
+
+    @property
+    def beyond_retention(self) -> bool:
+        """Whether a ``SELECT ... INTO`` dropped points its target policy no longer keeps.
+
+        InfluxDB reports ``partial write: points beyond retention policy dropped=N`` and has
+        written the other points.
+        """
+        message = self.message
+        return message.startswith("partial write") and "beyond retention policy" in message

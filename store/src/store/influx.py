@@ -186,6 +186,25 @@ class InfluxStore:
             statement += " DEFAULT"
         self.query(statement)
 
+    def continuous_queries(self) -> dict[str, str]:
+        """The database's continuous queries: name and ``CREATE`` statement, as the server has them.
+
+        The server keeps each statement re-written from its parse tree: keywords in capitals,
+        identifiers quoted only where they must be, one space between words.
+        """
+        return {
+            str(row["name"]): str(row["query"])
+            for series in self.query("SHOW CONTINUOUS QUERIES")
+            if series.name == self.database
+            for row in series.rows()
+        }
+
+    def drop_continuous_query(self, name: str) -> None:
+        """Drop a continuous query of the database; nothing happens if it does not exist."""
+        self.query(
+            f"DROP CONTINUOUS QUERY {quote_identifier(name)} ON {quote_identifier(self.database)}"
+        )
+
     # --- writing ---------------------------------------------------------------------------
 
     def write(self, points: Iterable[Point], *, retention_policy: str | None = None) -> None:

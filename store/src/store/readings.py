@@ -22,6 +22,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from store.influx import InfluxStore, Point
+from store.lineprotocol import encode_point
 from store.sql import Placement
 from telemetry import Quality, Reading, metric
 
@@ -74,6 +75,63 @@ def reading_points(placement: Placement, readings: Iterable[Reading]) -> Iterato
     """The InfluxDB points of a gateway's readings."""
     for reading in readings:
         yield reading_point(placement, reading)
+
+
+class ReadingLines:
+    """Line protocol of readings, built straight from them: ingest's hot path.
+
+    Gives exactly the lines of ``encode_point(reading_point(placement, reading))``, several
+    times faster. A reading's series (its tags) repeats from batch to batch, so the checked and
+    escaped tag part of each line is built once by :func:`~store.lineprotocol.encode_point` and
+    kept; only the values and the time are formatted per reading. That is safe without further
+    checks because a decoded :class:`~telemetry.Reading` has a metric id of lowercase letters,
+    digits and ``_`` (nothing to escape), finite float values and an int64 time.
+
+    Holds at most ``max_series`` series; past that, it starts over.
+    """
+
+    def __init__(self, max_series: int = 100_000) -> None:
+        self._max_series = max_series
+        self._series: dict[tuple[Placement, str, str, Quality, float | None], str] = {}
+
+    def line(self, placement: Placement, reading: Reading) -> str:
+        """The line of one reading, without a trailing newline.
+
+        Raises:
+            LineProtocolError: the reading's series cannot be written (see store.lineprotocol).
+        """
+        key = (
+            placement,
+            reading.metric,
+            reading.device,
+            reading.quality,
+            reading.interval_s,
+        )
+        series = self._series.get(key)
+        if series is None:
+            series = self._series_of(placement, reading)
+            if len(self._series) >= self._max_series:
+                self._series.clear()
+            self._series[key] = series
+        fields = f"{VALUE}={reading.value!r}"
+        if reading.min is not None:
+            fields += f",min={reading.min!r}"
+        if reading.max is not None:
+            fields += f",max={reading.max!r}"
+        if reading.count is not None:
+            fields += f",count={reading.count}i"
+        if reading.valid is not None:
+            fields += ",valid=true" if reading.valid else ",valid=false"
+        if reading.time_unsynced:
+            fields += ",time_unsynced=true"
+        return f"{series} {fields} {reading.ts}"
+
+    @staticmethod
+    def _series_of(placement: Placement, reading: Reading) -> str:
+        # The full encoder checks and escapes the measurement and every tag once per series.
+        probe = Point(reading.metric, reading_tags(placement, reading), {VALUE: 0.0}, 0)
+        line = encode_point(probe)
+        return line[: line.rindex(" ", 0, line.rindex(" "))]
 
 
 @dataclass(frozen=True, slots=True)

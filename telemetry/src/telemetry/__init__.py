@@ -3,8 +3,10 @@
 Everything that crosses MQTT is defined here and nowhere else: the payload models
 (:mod:`telemetry.payload`), the topic tree (:mod:`telemetry.topics`), the metric catalog with
 units and physically valid ranges (:mod:`telemetry.catalog`) and the HJ 212 quality letters
-(:mod:`telemetry.quality`). The package is pure: it imports no other Lantian package and does no
-I/O, so a gateway and every server share one definition.
+(:mod:`telemetry.quality`). Beside the contract it holds the YAML reader that points a
+configuration error at its line (:mod:`telemetry.yaml_source`), shared by the gateway's
+configuration and the rule files. The package is pure: it imports no other Lantian package and
+does no I/O, so a gateway and every server share one definition.
 """
 
 from telemetry.catalog import CATALOG, Metric, MetricKind, metric
@@ -13,14 +15,17 @@ from telemetry.payload import (
     SCHEMA_VERSION,
     Ack,
     ClockSync,
+    DecodedBatch,
     DeviceHealth,
     GatewayState,
     GatewayStatus,
     Reading,
+    RejectedReading,
     SpoolHealth,
     TelemetryBatch,
     decode_ack,
     decode_batch,
+    decode_batch_partial,
     decode_status,
     encode,
 )
@@ -33,6 +38,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "Ack",
     "ClockSync",
+    "DecodedBatch",
     "DeviceHealth",
     "GatewayState",
     "GatewayStatus",
@@ -41,6 +47,7 @@ __all__ = [
     "PayloadError",
     "Quality",
     "Reading",
+    "RejectedReading",
     "SpoolHealth",
     "TelemetryBatch",
     "TelemetryError",
@@ -50,6 +57,7 @@ __all__ = [
     "UnknownMetricError",
     "decode_ack",
     "decode_batch",
+    "decode_batch_partial",
     "decode_status",
     "encode",
     "metric",

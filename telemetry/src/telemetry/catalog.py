@@ -1,7 +1,8 @@
 """The metric catalog: every metric id Lantian knows, with its unit and physically valid range.
 
-A reading names its metric by id (``pm25``); the unit is fixed here, never sent on the wire, so
-two gateways can never disagree about what a number means. The valid range is the physical one
+A reading names its metric by id (``pm25``); the unit is fixed here, so two gateways can never
+disagree about what a number means (a reading may repeat the unit on the wire, and is refused
+when it names another). The valid range is the physical one
 (what a working instrument can report), not a regulatory limit: a value outside it is a fault.
 """
 

@@ -13,6 +13,10 @@ overwrite itself instead of adding points. Aggregated readings also carry ``min`
 for it) and ``interval_s`` (the interval's length; ``ts`` is its start, as HJ 212-2017 labels
 minute and hourly data). A sample as read from a device has no ``interval_s``.
 
+A reading may state its ``unit``; when it does, it must be the catalog's unit for its metric
+(ingest refuses it otherwise), so a meter mapped in Wh instead of kWh is caught at the door
+instead of being stored a thousand times too large. Gateways need not send it.
+
 ``time_unsynced: true`` flags a reading whose ``ts`` was taken while the gateway's clock was
 not synchronised (the kernel reported it unsynchronised, or it was before 2000); an aggregate
 carries it when any of its samples did. The flag is absent when the clock was synchronised or
@@ -26,8 +30,10 @@ Decoding is strict: no type coercion, no NaN or infinity, no unknown fields, so 
 gateway is noticed instead of silently reinterpreted.
 """
 
+import json
+from dataclasses import dataclass
 from enum import StrEnum
-from typing import Annotated, Literal, Self, TypeVar
+from typing import Annotated, Any, Literal, Self, TypeVar
 
 from pydantic import (
     BaseModel,
@@ -78,6 +84,7 @@ class Reading(_Message):
     interval_s: Annotated[float, Field(gt=0, le=86_400)] | None = None
     # ``ts`` was taken while the gateway's clock was not synchronised: not to be trusted blindly.
     time_unsynced: bool | None = None  # true or absent: ``false`` is refused, never ambiguous
+    unit: Annotated[str, Field(min_length=1, max_length=32)] | None = None  # the catalog's, if sent
 
     @field_validator("time_unsynced")
     @classmethod
@@ -214,6 +221,66 @@ def decode_batch(payload: bytes) -> TelemetryBatch:
             line per offending field, e.g. ``readings.3.ts: Input should be greater than ...``.
     """
     return _decode(TelemetryBatch, payload)
+
+
+class _Envelope(_Message):
+    """A telemetry batch whose readings are not decoded yet."""
+
+    schema_version: Literal[1] = Field(default=SCHEMA_VERSION, alias="schema")
+    gateway: Identifier
+    seq: Annotated[int, Field(ge=0, lt=2**63)]
+    readings: Annotated[list[Any], Field(min_length=1, max_length=MAX_READINGS_PER_BATCH)]
+
+    model_config = ConfigDict(populate_by_name=True)
+
+
+@dataclass(frozen=True, slots=True)
+class RejectedReading:
+    """One reading of a batch that does not decode: where it was, what it was, and why."""
+
+    index: int  # its position in the batch's ``readings``
+    raw: str  # the reading as compact JSON, as received
+    reason: str  # a short stable code, like :attr:`PayloadError.reason`
+    problems: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class DecodedBatch:
+    """A telemetry batch decoded reading by reading: the good ones, and the rejected ones."""
+
+    gateway: str
+    seq: int
+    readings: list[Reading]
+    rejected: list[RejectedReading]
+
+
+def decode_batch_partial(payload: bytes) -> DecodedBatch:
+    """Decode a telemetry batch, keeping every good reading when some readings are broken.
+
+    A batch of valid readings decodes in one pass (the fast path). When readings fail, the
+    envelope (schema, gateway, seq, a list of 1 to 10,000 readings) is decoded alone and each
+    reading on its own, so one broken reading costs that reading only, never its batch.
+
+    Raises:
+        PayloadError: the envelope itself is broken (too large, not JSON, wrong schema).
+    """
+    try:
+        batch = decode_batch(payload)
+    except PayloadError as exc:
+        if exc.reason != "schema":
+            raise
+    else:
+        return DecodedBatch(batch.gateway, batch.seq, list(batch.readings), [])
+    envelope = _decode(_Envelope, payload)
+    readings: list[Reading] = []
+    rejected: list[RejectedReading] = []
+    for index, item in enumerate(envelope.readings):
+        raw = json.dumps(item, ensure_ascii=False, separators=(",", ":"))
+        try:
+            readings.append(_decode(Reading, raw.encode()))
+        except PayloadError as exc:
+            rejected.append(RejectedReading(index, raw, exc.reason, exc.problems))
+    return DecodedBatch(envelope.gateway, envelope.seq, readings, rejected)
 
 
 def decode_status(payload: bytes) -> GatewayStatus:

@@ -31,8 +31,8 @@ from pydantic import (
 
 from edge.config.base import FilePath, Identifier, Seconds, Section, relative_to_file
 from edge.config.devices import DeviceConfig
-from edge.yaml_source import YamlSyntaxError, parse
 from telemetry.payload import MAX_READINGS_PER_BATCH
+from telemetry.yaml_source import YamlSyntaxError, parse
 
 
 class TlsConfig(Section):
@@ -84,7 +84,9 @@ class SpoolConfig(Section):
     quota_mb: Annotated[float, Field(gt=0, le=1_000_000)] = 256.0
     ack_timeout: Seconds = 30.0
     max_in_flight: Annotated[int, Field(ge=1, le=10_000)] = 50
-    replay_rate: Annotated[float, Field(gt=0, le=10_000)] = 20.0
+    # 50 batches of up to 1,000 readings: a backlog replays at up to 50,000 readings/s, while
+    # max_in_flight and the platform's acknowledgements hold it to what ingest can store.
+    replay_rate: Annotated[float, Field(gt=0, le=10_000)] = 50.0
 
     _relative = field_validator("path")(relative_to_file)
 

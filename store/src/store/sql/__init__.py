@@ -1,10 +1,12 @@
 """The SQL store: what the platform keeps that InfluxDB is bad at.
 
 Now it holds the registry (:class:`Registry`): counties, industrial parks, enterprises, sites
-and gateways, which ingest needs to tag readings and the API to know sites; and the delivery
-progress (:class:`DeliveryLedger`): each gateway's ack watermark and gaps. Later revisions add
-emission limits and energy targets, users, alerts with their audit trail, the notification
-outbox and dead letters, each as a module beside ``registry.py`` and a migration in
+and gateways, which ingest needs to tag readings and the API to know sites; the delivery
+progress (:class:`DeliveryLedger`): each gateway's ack watermark and gaps; and the dead letters
+(:class:`DeadLetterStore`): every message or reading ingest refused, with the reason; and the
+rule results (:class:`RuleResults`): what the rules engine decided per rule, subject and window.
+Later revisions add emission limits and energy targets, users, alerts with their audit trail
+and the notification outbox, each as a module beside ``registry.py`` and a migration in
 ``migrations/versions/``.
 
 SQLite is the embedded default, PostgreSQL the production option; both run the same Alembic
@@ -18,6 +20,7 @@ The ORM models (:mod:`store.sql.models`) describe the schema; services use the r
 package returns (:class:`Placement`, :class:`SiteRecord`, ...), never live ORM objects.
 """
 
+from store.sql.deadletters import DeadLetterRecord, DeadLetterStore
 from store.sql.delivery import DeliveryLedger, GapRecord, StoredOutcome
 from store.sql.engine import create_engine_for, database_url, session_factory
 from store.sql.errors import (
@@ -31,6 +34,7 @@ from store.sql.errors import (
     UnknownGatewayError,
     UnsupportedDatabaseError,
 )
+from store.sql.placements import PlacementCache
 from store.sql.records import (
     CountyRecord,
     EnterpriseRecord,
@@ -39,6 +43,7 @@ from store.sql.records import (
     SiteRecord,
 )
 from store.sql.registry import Registry
+from store.sql.results import Recorded, RuleResult, RuleResults
 from store.sql.schema import (
     current_revision,
     downgrade,
@@ -49,6 +54,8 @@ from store.sql.schema import (
 
 __all__ = [
     "CountyRecord",
+    "DeadLetterRecord",
+    "DeadLetterStore",
     "DeliveryLedger",
     "DuplicateError",
     "EnterpriseRecord",
@@ -57,9 +64,13 @@ __all__ = [
     "NotFoundError",
     "ParkRecord",
     "Placement",
+    "PlacementCache",
     "RecordKind",
+    "Recorded",
     "Registry",
     "RegistryError",
+    "RuleResult",
+    "RuleResults",
     "SchemaVersionError",
     "SiteRecord",
     "SqlStoreError",

@@ -15,7 +15,7 @@ one watermark per gateway:
 Times are passed in (``now``), so callers and tests decide what the clock says.
 """
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -99,27 +99,55 @@ class DeliveryLedger:
 
     def is_duplicate(self, gateway: str, seq: int) -> bool:
         """Whether batch ``seq`` is stored already (or ≤ W and not in an unfilled gap)."""
+        return (gateway, seq) in self.duplicates([(gateway, seq)])
+
+    def duplicates(self, seqs: Iterable[tuple[str, int]]) -> set[tuple[str, int]]:
+        """Which of ``(gateway, seq)`` are stored already; a few queries for any number."""
+        by_gateway = _by_gateway(seqs)
+        if not by_gateway:
+            return set()
         with self._sessions() as session:
-            return self._is_duplicate(session, gateway, seq, self._watermark(session, gateway))
+            rows = session.execute(
+                select(DeliveryProgress.gateway, DeliveryProgress.watermark).where(
+                    DeliveryProgress.gateway.in_(by_gateway)
+                )
+            )
+            watermarks = dict(rows.all())
+            return {
+                (gateway, seq)
+                for gateway, numbers in by_gateway.items()
+                for seq in self._duplicates(session, gateway, numbers, watermarks.get(gateway, 0))
+            }
 
     def record_stored(self, gateway: str, seqs: Iterable[int], *, now: datetime) -> StoredOutcome:
         """Record ``seqs`` as stored in InfluxDB and raise W over every contiguous one.
 
         A seq inside a recorded gap fills it; one stored already is returned as a duplicate.
         """
-        with self._locked(gateway, now) as (session, progress):
-            duplicates: list[int] = []
-            for seq in sorted(set(seqs)):
-                if self._is_duplicate(session, gateway, seq, progress.watermark):
-                    duplicates.append(seq)
-                    continue
-                session.add(DeliveryStored(gateway=gateway, seq=seq, stored_at=now))
-                if seq <= progress.watermark:
-                    self._fill(session, gateway, seq, now)
-            session.flush()
-            self._advance(session, progress)
+        return self.record_stored_many({gateway: seqs}, now=now)[gateway]
+
+    def record_stored_many(
+        self, seqs: Mapping[str, Iterable[int]], *, now: datetime
+    ) -> dict[str, StoredOutcome]:
+        """:meth:`record_stored` for several gateways in one transaction (one commit)."""
+        gateways = sorted(seqs)  # always locked in this order: two workers never deadlock
+        outcomes: dict[str, StoredOutcome] = {}
+        with self._locked(gateways, now) as (session, progress):
+            for gateway in gateways:
+                numbers = sorted(set(seqs[gateway]))
+                row = progress[gateway]
+                duplicates = self._duplicates(session, gateway, numbers, row.watermark)
+                for seq in numbers:
+                    if seq in duplicates:
+                        continue
+                    session.add(DeliveryStored(gateway=gateway, seq=seq, stored_at=now))
+                    if seq <= row.watermark:
+                        self._fill(session, gateway, seq, now)
+                session.flush()
+                self._advance(session, row)
+                outcomes[gateway] = StoredOutcome(row.watermark, tuple(sorted(duplicates)))
             session.commit()
-            return StoredOutcome(progress.watermark, tuple(duplicates))
+        return outcomes
 
     def expire_gaps(self, gateway: str, *, now: datetime, timeout_s: float) -> list[GapRecord]:
         """Declare missing seqs lost once stored seqs above them waited ``timeout_s``; move W.
@@ -129,7 +157,8 @@ class DeliveryLedger:
         """
         limit = now - timedelta(seconds=timeout_s)
         found: list[GapRecord] = []
-        with self._locked(gateway, now) as (session, progress):
+        with self._locked([gateway], now) as (session, rows):
+            progress = rows[gateway]
             while True:
                 oldest, lowest = session.execute(
                     select(func.min(DeliveryStored.stored_at), func.min(DeliveryStored.seq)).where(
@@ -156,33 +185,45 @@ class DeliveryLedger:
         return found
 
     @contextmanager
-    def _locked(self, gateway: str, now: datetime) -> Iterator[tuple[Session, DeliveryProgress]]:
-        """A transaction holding ``gateway``'s progress row, created at W=0 when it is new.
+    def _locked(
+        self, gateways: list[str], now: datetime
+    ) -> Iterator[tuple[Session, dict[str, DeliveryProgress]]]:
+        """A transaction holding the progress rows of ``gateways`` (in the order given).
 
-        The session closes (rolling back unless the body committed) when the block ends.
+        Rows are created at W=0 for new gateways. The session closes (rolling back unless the
+        body committed) when the block ends.
         """
-        self._create_row(gateway, now)
+        self._create_rows(gateways, now)
         with self._sessions() as session:
-            # Writing first takes the lock before anything is read, on both databases.
-            session.execute(
-                update(DeliveryProgress)
-                .where(DeliveryProgress.gateway == gateway)
-                .values(updated_at=now)
-            )
-            progress = session.scalars(
-                select(DeliveryProgress).where(DeliveryProgress.gateway == gateway)
-            ).one()
-            yield session, progress
+            rows: dict[str, DeliveryProgress] = {}
+            for gateway in gateways:
+                # Writing first takes the lock before anything is read, on both databases.
+                session.execute(
+                    update(DeliveryProgress)
+                    .where(DeliveryProgress.gateway == gateway)
+                    .values(updated_at=now)
+                )
+                rows[gateway] = session.scalars(
+                    select(DeliveryProgress).where(DeliveryProgress.gateway == gateway)
+                ).one()
+            yield session, rows
 
-    def _create_row(self, gateway: str, now: datetime) -> None:
+    def _create_rows(self, gateways: list[str], now: datetime) -> None:
         with self._sessions() as session:
-            if session.get(DeliveryProgress, gateway) is not None:
-                return
-            session.add(DeliveryProgress(gateway=gateway, watermark=0, updated_at=now))
-            try:
-                session.commit()
-            except IntegrityError:
-                session.rollback()  # another worker created it first: fine
+            known = set(
+                session.scalars(
+                    select(DeliveryProgress.gateway).where(DeliveryProgress.gateway.in_(gateways))
+                )
+            )
+        for gateway in gateways:
+            if gateway in known:
+                continue
+            with self._sessions() as session:
+                session.add(DeliveryProgress(gateway=gateway, watermark=0, updated_at=now))
+                try:
+                    session.commit()
+                except IntegrityError:
+                    session.rollback()  # another worker created it first: fine
 
     @staticmethod
     def _watermark(session: Session, gateway: str) -> int:
@@ -192,21 +233,32 @@ class DeliveryLedger:
         return value or 0
 
     @staticmethod
-    def _is_duplicate(session: Session, gateway: str, seq: int, watermark: int) -> bool:
-        stored = session.get(DeliveryStored, (gateway, seq)) is not None
-        if stored or seq > watermark:
-            return stored
-        in_open_gap = session.scalar(
-            select(func.count())
-            .select_from(DeliveryGap)
-            .where(
-                DeliveryGap.gateway == gateway,
-                DeliveryGap.first_seq <= seq,
-                DeliveryGap.last_seq >= seq,
-                DeliveryGap.filled_at.is_(None),
+    def _duplicates(
+        session: Session, gateway: str, seqs: Sequence[int], watermark: int
+    ) -> set[int]:
+        """Which of ``seqs`` are stored: recorded as stored, or ≤ W outside an unfilled gap."""
+        found: set[int] = set()
+        for start in range(0, len(seqs), _CHUNK):
+            chunk = seqs[start : start + _CHUNK]
+            found.update(
+                session.scalars(
+                    select(DeliveryStored.seq).where(
+                        DeliveryStored.gateway == gateway, DeliveryStored.seq.in_(chunk)
+                    )
+                )
             )
-        )
-        return not in_open_gap
+        below = [seq for seq in seqs if seq <= watermark and seq not in found]
+        if below:
+            open_gaps = session.execute(
+                select(DeliveryGap.first_seq, DeliveryGap.last_seq).where(
+                    DeliveryGap.gateway == gateway,
+                    DeliveryGap.first_seq <= max(below),
+                    DeliveryGap.last_seq >= min(below),
+                    DeliveryGap.filled_at.is_(None),
+                )
+            ).all()
+            found.update(seq for seq in below if not any(lo <= seq <= hi for lo, hi in open_gaps))
+        return found
 
     @staticmethod
     def _fill(session: Session, gateway: str, seq: int, now: datetime) -> None:
@@ -254,6 +306,16 @@ class DeliveryLedger:
                 DeliveryStored.seq <= watermark,
             )
         )
+
+
+_CHUNK = 500  # seqs per IN (...) list: far below every database's bound-parameter limit
+
+
+def _by_gateway(seqs: Iterable[tuple[str, int]]) -> dict[str, list[int]]:
+    grouped: dict[str, set[int]] = {}
+    for gateway, seq in seqs:
+        grouped.setdefault(gateway, set()).add(seq)
+    return {gateway: sorted(numbers) for gateway, numbers in grouped.items()}
 
 
 def _gap_record(row: DeliveryGap) -> GapRecord:

@@ -22,9 +22,12 @@ from sqlalchemy import (
     Double,
     ForeignKey,
     Integer,
+    LargeBinary,
     MetaData,
     String,
+    Text,
     TypeDecorator,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -199,3 +202,62 @@ class DeliveryGap(Base):
     detected_at: Mapped[datetime] = mapped_column(UtcDateTime())
     filled: Mapped[int] = mapped_column(BigInteger, default=0)
     filled_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class DeadLetter(Base):
+    """A telemetry message, or one reading of one, that ingest refused: kept with the reason.
+
+    ``payload`` holds the bytes as received (the whole message) or the reading's JSON; ``seq``
+    and ``reading_index`` say where a rejected reading came from. ``fingerprint`` (SHA-256 of
+    what was refused and why) makes recording idempotent: a message redelivered after a crash
+    is not stored twice.
+    """
+
+    __tablename__ = "dead_letters"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    fingerprint: Mapped[str] = mapped_column(String(64), unique=True)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    reason: Mapped[str] = mapped_column(String(IDENTIFIER_LENGTH), index=True)
+    detail: Mapped[str] = mapped_column(Text)
+    topic: Mapped[str] = mapped_column(Text)
+    gateway: Mapped[str | None] = mapped_column(String(IDENTIFIER_LENGTH), index=True)
+    seq: Mapped[int | None] = mapped_column(BigInteger)
+    reading_index: Mapped[int | None] = mapped_column(Integer)
+    payload: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class RuleResultRow(Base):
+    """What one rule decided about one subject for one window (or since one instant).
+
+    One row per (rule, subject, window start): evaluating the window again (late data, a
+    restart, a replay) updates the row instead of adding one, so results stay deterministic.
+    ``subject`` names what the result is about (``site:x``, ``site:x/device:y``,
+    ``gateway:g``, ``enterprise:e``, ``county:c``, ``city``); the placement columns let the
+    API and the alerts filter without parsing it.
+    """
+
+    __tablename__ = "rule_results"
+    __table_args__ = (UniqueConstraint("rule", "subject", "window_start"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    rule: Mapped[str] = mapped_column(String(IDENTIFIER_LENGTH))
+    rule_version: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    kind: Mapped[str] = mapped_column(String(IDENTIFIER_LENGTH))
+    subject: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    window_start: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    window_end: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    outcome: Mapped[str] = mapped_column(String(IDENTIFIER_LENGTH), index=True)
+    severity: Mapped[str] = mapped_column(String(IDENTIFIER_LENGTH))
+    value: Mapped[float | None] = mapped_column(Double())
+    limit: Mapped[float | None] = mapped_column(Double())
+    standard: Mapped[str | None] = mapped_column(String(NAME_LENGTH))
+    county: Mapped[str | None] = mapped_column(String(IDENTIFIER_LENGTH))
+    park: Mapped[str | None] = mapped_column(String(IDENTIFIER_LENGTH))
+    enterprise: Mapped[str | None] = mapped_column(String(IDENTIFIER_LENGTH), index=True)
+    site: Mapped[str | None] = mapped_column(String(IDENTIFIER_LENGTH), index=True)
+    device: Mapped[str | None] = mapped_column(String(IDENTIFIER_LENGTH))
+    gateway: Mapped[str | None] = mapped_column(String(IDENTIFIER_LENGTH))
+    evidence: Mapped[str] = mapped_column(Text)  # JSON: readings, window values, validity
+    evaluated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    revision: Mapped[int] = mapped_column(Integer)  # 1, then +1 whenever the result changes

@@ -214,6 +214,22 @@ class Registry:
             _require(session, Site, RecordKind.SITE, site_id)
             session.add(Gateway(id=gateway_id, site_id=site_id, created_at=self._clock()))
 
+    def move_gateway(self, gateway_id: str, *, site_id: str) -> None:
+        """Move a gateway to another site (a unit redeployed, a site split).
+
+        Its readings from now on are tagged with the new site and its enterprise, park, county.
+
+        Raises:
+            UnknownGatewayError: the gateway does not exist.
+            NotFoundError: the site does not exist.
+        """
+        with self._writing() as session:
+            gateway = session.get(Gateway, gateway_id)
+            if gateway is None:
+                raise UnknownGatewayError(gateway_id)
+            _require(session, Site, RecordKind.SITE, site_id)
+            gateway.site_id = site_id
+
     # --- reads ----------------------------------------------------------------------------
 
     def get_county(self, county_id: str) -> CountyRecord:

@@ -1,14 +1,17 @@
 """Where each gateway stands (site, enterprise, park, county), cached from the registry.
 
-Ingest tags every reading with its gateway's placement. Looking it up per message would put the
-SQL store on the hot path, so the placements are held in memory and reloaded when the registry's
+Ingest tags every reading with its gateway's placement, and the rules engine scopes its rules by
+it. Looking it up per message would put the SQL store on the hot path, so the placements are
+held in memory and reloaded when the registry's
 change marker moves (checked at most every ``refresh_s`` seconds) or when a gateway is not found.
 """
 
 import time
 from collections.abc import Callable
 
-from store.sql import Placement, Registry, UnknownGatewayError
+from store.sql.errors import UnknownGatewayError
+from store.sql.records import Placement
+from store.sql.registry import Registry
 
 
 class PlacementCache:

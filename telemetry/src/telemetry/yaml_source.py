@@ -1,7 +1,8 @@
 """YAML documents that remember where each value came from.
 
-The gateway configuration is validated by pydantic, whose errors name a location such as
-``("devices", 0, "pms5003", "port")``. A technician needs the line in the file, so the document
+The files people write — a gateway's configuration, the rule files — are validated by pydantic,
+whose errors name a location such as ``("devices", 0, "pms5003", "port")``. A technician needs
+the line in the file, so the document
 is composed into PyYAML's node tree first (each node carries its start mark), constructed into
 plain Python data from that same tree, and error locations are walked back down the tree.
 """
