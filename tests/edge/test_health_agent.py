@@ -89,10 +89,11 @@ def test_readings_taken_while_the_clock_is_unsynchronised_are_flagged(
         clock_sync_state=lambda _now: ClockSync.UNSYNCED,
     )
 
-    def an_aggregate_arrived():
-        return any(r.interval_s is not None for r in readings(watcher))
+    def an_aggregate_and_a_health_report_arrived():
+        aggregated = any(r.interval_s is not None for r in readings(watcher))
+        return aggregated and bool(health_reports(watcher))
 
-    run_agent(agent, an_aggregate_arrived, wait_until)
+    run_agent(agent, an_aggregate_and_a_health_report_arrived, wait_until)
     received = readings(watcher)
     assert {r.interval_s is None for r in received} == {True, False}  # samples and aggregates
     assert all(r.time_unsynced is True for r in received)
