@@ -43,6 +43,8 @@ class Message:
     letters: list[DeadLetterRecord] = field(default_factory=list)
     refused_reason: str | None = None  # set when the whole message was refused
     late: int = 0
+    oldest_ms: int | None = None  # the accepted readings' time span
+    newest_ms: int | None = None
     _raw: list[object] | None = None
 
     def raw_reading(self, position: int) -> bytes:
@@ -114,11 +116,10 @@ def _add_readings(
     lines: ReadingLines,
 ) -> None:
     """Check and encode the readings of a readable batch; dead letters for the bad ones."""
-    received_at = datetime.now(UTC)
 
     def letter(position: int, reason: str, detail: str, payload: bytes) -> DeadLetterRecord:
         return DeadLetterRecord(
-            received_at=received_at,
+            received_at=datetime.now(UTC),
             reason=reason,
             detail=detail,
             topic=message.delivery.topic,
@@ -137,6 +138,7 @@ def _add_readings(
     positions = _positions(len(batch.readings), {r.index for r in batch.rejected})
     checked = checks.check(batch.readings, now_ms=int(time.time() * 1000))
     message.late = checked.late
+    message.oldest_ms, message.newest_ms = checked.oldest_ms, checked.newest_ms
     refused = {refusal.position for refusal in checked.refused}
     for refusal in checked.refused:
         position = positions[refusal.position]

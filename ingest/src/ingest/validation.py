@@ -34,6 +34,8 @@ class Checked:
     accepted: list[Reading]
     refused: list[Refusal]
     late: int  # accepted readings older than the late threshold
+    oldest_ms: int | None  # of the accepted readings; None when none was accepted
+    newest_ms: int | None
 
 
 class ReadingChecks:
@@ -50,15 +52,22 @@ class ReadingChecks:
         accepted: list[Reading] = []
         refused: list[Refusal] = []
         late = 0
+        oldest: int | None = None
+        newest: int | None = None
         for position, reading in enumerate(readings):
             why = _refusal(reading, future)
             if why is not None:
                 refused.append(Refusal(position, *why))
                 continue
             accepted.append(reading)
-            if reading.ts < late_before:
+            ts = reading.ts
+            if ts < late_before:
                 late += 1
-        return Checked(accepted, refused, late)
+            if oldest is None or ts < oldest:
+                oldest = ts
+            if newest is None or ts > newest:
+                newest = ts
+        return Checked(accepted, refused, late, oldest, newest)
 
 
 def _refusal(reading: Reading, future_ms: int) -> tuple[str, str] | None:

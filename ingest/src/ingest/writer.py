@@ -42,6 +42,9 @@ log = logging.getLogger(__name__)
 
 _BACKOFF_START_S = 0.5
 _BACKOFF_MAX_S = 30.0
+# Readings younger than this are rolled up by the continuous queries (store.rollups.LATE_AFTER_MS
+# is the exact bound, applied again by the rollups); only older ones need their spans noted.
+_FRESH_MS = 60_000
 
 _T = TypeVar("_T")
 
@@ -96,15 +99,50 @@ class BatchWriter:
         self._stopping.set()
 
     def run(self) -> None:
-        """Write batches until stopped; on stop, flush what has arrived and return."""
-        while not (self._stopping.is_set() and self._deliveries.empty()):
-            batch = self._gather()
-            if batch.messages:
-                try:
-                    self._flush(batch)
-                except _StoppedError:
-                    log.warning("stopped before a batch was stored; the broker keeps it")
-                    return
+        """Write batches until stopped; on stop, flush what has arrived and return.
+
+        Two stages: this thread gathers and decodes the next batch while a flushing thread
+        writes the previous one (waiting on InfluxDB and the SQL store costs no CPU, so
+        decoding goes on meanwhile). At most one decoded batch waits between them.
+        """
+        ready: queue.Queue[_Batch | None] = queue.Queue(maxsize=1)
+        failed = threading.Event()
+        flusher = threading.Thread(
+            target=self._flush_all, args=(ready, failed), name="ingest-flush", daemon=True
+        )
+        flusher.start()
+        try:
+            while not failed.is_set() and not (
+                self._stopping.is_set() and self._deliveries.empty()
+            ):
+                batch = self._gather()
+                if batch.messages:
+                    self._hand_over(ready, batch, failed)
+        finally:
+            self._hand_over(ready, None, failed)
+            flusher.join()
+
+    def _hand_over(
+        self, ready: "queue.Queue[_Batch | None]", batch: _Batch | None, failed: threading.Event
+    ) -> None:
+        while not failed.is_set():
+            try:
+                ready.put(batch, timeout=0.1)
+            except queue.Full:
+                continue
+            return
+
+    def _flush_all(self, ready: "queue.Queue[_Batch | None]", failed: threading.Event) -> None:
+        try:
+            while (batch := ready.get()) is not None:
+                self._flush(batch)
+        except _StoppedError:
+            log.warning("stopped before a batch was stored; the broker keeps it")
+        except Exception:
+            log.exception("the writer failed; nothing more is acknowledged")
+            raise
+        finally:
+            failed.set()  # the gathering stage stops handing over
 
     def _gather(self) -> _Batch:
         batch = _Batch()
@@ -185,9 +223,9 @@ class BatchWriter:
         for message in fresh:
             self._ack(message.delivery)
             self._counters.lag_seconds.observe(now - message.delivery.received_at)
-            if message.readings:
-                newest = max(reading.ts for reading in message.readings)
-                self._counters.reading_age_seconds.observe(max(0.0, (now_ms - newest) / 1000))
+            if message.newest_ms is not None:
+                age_s = max(0.0, (now_ms - message.newest_ms) / 1000)
+                self._counters.reading_age_seconds.observe(age_s)
             if message.refused_reason is not None:
                 self._counters.rejected.labels(reason=message.refused_reason).inc()
                 log.warning(
@@ -208,12 +246,15 @@ class BatchWriter:
         if batch.started_at is not None:
             self._counters.batch_seconds.observe(now - batch.started_at)
         if self._on_written is not None:
-            self._note_written(fresh)
+            self._note_written(fresh, now_ms)
 
-    def _note_written(self, fresh: list[Message]) -> None:
+    def _note_written(self, fresh: list[Message], now_ms: int) -> None:
+        """Hand each metric's time span to the rollups; only late messages are looked into."""
         assert self._on_written is not None  # noqa: S101 - checked by the caller
         spans: dict[str, list[int]] = {}
         for message in fresh:
+            if message.oldest_ms is None or message.oldest_ms >= now_ms - _FRESH_MS:
+                continue  # the continuous queries still cover it
             for reading in message.readings:
                 span = spans.get(reading.metric)
                 if span is None:

@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, delete, func, select, update
+from sqlalchemy import Engine, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -137,14 +137,13 @@ class DeliveryLedger:
                 numbers = sorted(set(seqs[gateway]))
                 row = progress[gateway]
                 duplicates = self._duplicates(session, gateway, numbers, row.watermark)
-                for seq in numbers:
-                    if seq in duplicates:
-                        continue
-                    session.add(DeliveryStored(gateway=gateway, seq=seq, stored_at=now))
-                    if seq <= row.watermark:
+                fresh = [seq for seq in numbers if seq not in duplicates]
+                for seq in fresh:
+                    if seq <= row.watermark:  # a late batch of a gap (rare)
+                        session.add(DeliveryStored(gateway=gateway, seq=seq, stored_at=now))
+                        session.flush()
                         self._fill(session, gateway, seq, now)
-                session.flush()
-                self._advance(session, row)
+                self._advance(session, row, [seq for seq in fresh if seq > row.watermark], now)
                 outcomes[gateway] = StoredOutcome(row.watermark, tuple(sorted(duplicates)))
             session.commit()
         return outcomes
@@ -236,17 +235,21 @@ class DeliveryLedger:
     def _duplicates(
         session: Session, gateway: str, seqs: Sequence[int], watermark: int
     ) -> set[int]:
-        """Which of ``seqs`` are stored: recorded as stored, or ≤ W outside an unfilled gap."""
-        found: set[int] = set()
-        for start in range(0, len(seqs), _CHUNK):
-            chunk = seqs[start : start + _CHUNK]
-            found.update(
-                session.scalars(
-                    select(DeliveryStored.seq).where(
-                        DeliveryStored.gateway == gateway, DeliveryStored.seq.in_(chunk)
-                    )
+        """Which of ``seqs`` (sorted) are stored: recorded, or ≤ W outside an unfilled gap."""
+        if not seqs:
+            return set()
+        wanted = set(seqs)
+        # One range query: stored rows are few (W passes them), a batch's seqs are close.
+        found = {
+            seq
+            for seq in session.scalars(
+                select(DeliveryStored.seq).where(
+                    DeliveryStored.gateway == gateway,
+                    DeliveryStored.seq.between(seqs[0], seqs[-1]),
                 )
             )
+            if seq in wanted
+        }
         below = [seq for seq in seqs if seq <= watermark and seq not in found]
         if below:
             open_gaps = session.execute(
@@ -282,33 +285,48 @@ class DeliveryLedger:
             )
 
     @staticmethod
-    def _advance(session: Session, progress: DeliveryProgress) -> None:
-        """Move W over the contiguous stored seqs above it and drop their rows."""
+    def _advance(
+        session: Session,
+        progress: DeliveryProgress,
+        stored: Sequence[int] = (),
+        now: datetime | None = None,
+    ) -> None:
+        """Record ``stored`` (seqs above W), move W over the contiguous ones, drop their rows.
+
+        The common case, a batch continuing right after W, takes one query and no rows at all:
+        only seqs that stay above the new W (waiting for a missing one) are inserted.
+        """
         start = progress.watermark
-        pending = session.scalars(
-            select(DeliveryStored.seq)
-            .where(DeliveryStored.gateway == progress.gateway, DeliveryStored.seq > start)
-            .order_by(DeliveryStored.seq)
+        waiting = set(
+            session.scalars(
+                select(DeliveryStored.seq).where(
+                    DeliveryStored.gateway == progress.gateway, DeliveryStored.seq > start
+                )
+            )
         )
+        new = set(stored) - waiting
         watermark = start
-        for seq in pending:
-            if seq != watermark + 1:
-                break
-            watermark = seq
+        while watermark + 1 in waiting or watermark + 1 in new:
+            watermark += 1
+        rest = sorted(seq for seq in new if seq > watermark)
+        if rest:
+            assert now is not None  # noqa: S101 - stored seqs always come with their time
+            session.execute(
+                insert(DeliveryStored),
+                [{"gateway": progress.gateway, "seq": seq, "stored_at": now} for seq in rest],
+            )
         if watermark == start:
             return
         progress.watermark = watermark
-        # Only rows W passed just now: late gap fills below the old W stay until their gap is full.
-        session.execute(
-            delete(DeliveryStored).where(
-                DeliveryStored.gateway == progress.gateway,
-                DeliveryStored.seq > start,
-                DeliveryStored.seq <= watermark,
+        if any(seq <= watermark for seq in waiting):
+            # Only rows W passed now: late gap fills below the old W stay until their gap is full.
+            session.execute(
+                delete(DeliveryStored).where(
+                    DeliveryStored.gateway == progress.gateway,
+                    DeliveryStored.seq > start,
+                    DeliveryStored.seq <= watermark,
+                )
             )
-        )
-
-
-_CHUNK = 500  # seqs per IN (...) list: far below every database's bound-parameter limit
 
 
 def _by_gateway(seqs: Iterable[tuple[str, int]]) -> dict[str, list[int]]:
