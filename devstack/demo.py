@@ -1,14 +1,19 @@
 """``make demo``: the whole platform with a simulated city, on this machine, until Ctrl-C.
 
 Starts Mosquitto and InfluxDB from the system's packages with their data under ``var/demo/``,
-registers the simulated city (:mod:`devstack.city`) in a SQLite store, then runs ingest, the API,
-and for every site its scenario (``firmware-sim/scenarios/``: a particulate sensor and energy
-meters on Modbus RTU, Modbus TCP and DL/T 645, with scheduled faults) in one
-``lantian-firmware-sim scenario`` process, read by an edge agent whose configuration is written
-from the fleet's endpoints. Particulate sensors publish every sample, so readings flow at once;
-meters publish one-minute aggregates. It prints what runs where and one live line of progress,
-read from ingest's Prometheus metrics. Ctrl-C (or ``--duration``) stops the gateways first, lets
-ingest drain, then stops everything else.
+registers the simulated city (:mod:`devstack.city`) in a SQLite store, then runs ingest, the
+rules engine (``rules/examples/liaocheng.yaml``), the API, and for every site its scenario
+(``firmware-sim/scenarios/``: a particulate sensor and energy meters on Modbus RTU, Modbus TCP
+and DL/T 645, with scheduled faults) in one ``lantian-firmware-sim scenario`` process, read by an
+edge agent whose configuration is written from the fleet's endpoints. Particulate sensors
+publish every sample, so readings flow at once; meters publish one-minute aggregates. It prints
+what runs where and one live line of progress, read from ingest's and the rules engine's
+Prometheus metrics. Ctrl-C (or ``--duration``) stops the gateways first, lets ingest drain, then
+stops everything else.
+
+The demo's InfluxDB starts empty, so the rules engine looks back over no past windows
+(``WINDOW_LOOKBACK_H=0``): hourly window rules record their first results two minutes after the
+first clock hour the demo saw closes (``WINDOW_SETTLE_S=120``); stream rules answer at once.
 
     python -m devstack.demo [--sites N] [--duration SECONDS] [--api-port PORT]
 """
@@ -20,7 +25,7 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
 
@@ -29,12 +34,15 @@ import httpx
 from devstack.city import CITY, SimSite, register
 from devstack.processes import ChildProcess, ProcessGroup, wait_until
 from devstack.servers import InfluxServer, MosquittoServer, free_port
-from devstack.services import IngestProgress, Platform
+from devstack.services import IngestProgress, Platform, RulesProgress
 from firmware_sim.fleet import FleetEndpoints
 from firmware_sim.scenario import load_scenario
 from store.sql import Registry, create_engine_for, migrate
 
 DEFAULT_WORKDIR = Path("var/demo")
+RULE_FILE = Path(__file__).resolve().parent.parent / "rules" / "examples" / "liaocheng.yaml"
+# The demo's data begins with it: no past windows to look back on, and a shorter settle time.
+RULES_SETTINGS = {"WINDOW_LOOKBACK_H": "0", "WINDOW_SETTLE_S": "120"}
 _DRAIN_TIMEOUT_S = 15.0
 _START_TIMEOUT_S = 60.0
 _FLEET_TIMEOUT_S = 15.0
@@ -77,16 +85,25 @@ def run(workdir: Path, *, sites: int, api_port: int, stop: threading.Event) -> i
         migrate(sql_url)
         register(Registry(create_engine_for(sql_url)), city)
         platform = Platform(workdir, broker.host, broker.port, influx.url, "lantian", sql_url)
-        metrics_port = free_port()
+        metrics_port, rules_port = free_port(), free_port()
         api_port = api_port if api_port and _port_is_free(api_port) else free_port()
         ingest = services.start(platform.ingest(metrics_port=metrics_port))
+        rules = services.start(
+            platform.rules(metrics_port=rules_port, rule_files=[RULE_FILE], settings=RULES_SETTINGS)
+        )
         api = services.start(platform.api(port=api_port))
         metrics_url = f"http://127.0.0.1:{metrics_port}/metrics"
-        say("  waiting for ingest to subscribe ...")
-        if not wait_until(lambda: _subscribed(metrics_url), timeout_s=_START_TIMEOUT_S):
-            say(f"ingest did not subscribe within {_START_TIMEOUT_S:.0f} s; its log ends:")
-            say(ingest.log_tail())
-            return 1
+        rules_url = f"http://127.0.0.1:{rules_port}/metrics"
+        say("  waiting for ingest and the rules engine to subscribe ...")
+        waits: list[tuple[ChildProcess, Callable[[], bool]]] = [
+            (ingest, lambda: _subscribed(metrics_url)),
+            (rules, lambda: _rules_subscribed(rules_url)),
+        ]
+        for child, subscribed in waits:
+            if not wait_until(subscribed, timeout_s=_START_TIMEOUT_S):
+                say(f"{child.name} did not subscribe within {_START_TIMEOUT_S:.0f} s; log ends:")
+                say(child.log_tail())
+                return 1
         for sim in city:
             endpoints = _start_fleet(platform, gateways, sim)
             if endpoints is None:
@@ -104,6 +121,7 @@ def run(workdir: Path, *, sites: int, api_port: int, stop: threading.Event) -> i
                     f"  InfluxDB      {influx.url}   database 'lantian'",
                     f"  SQL store     {sql_url}",
                     f"  ingest        metrics at {metrics_url}",
+                    f"  rules         metrics at {rules_url}   rules {RULE_FILE.name}",
                     f"  API           {api_url}/docs",
                     f"  readings      {api_url}/v1/sites/{first.site}/readings?metric=pm25",
                     f"  logs          {workdir / 'logs'}",
@@ -113,10 +131,8 @@ def run(workdir: Path, *, sites: int, api_port: int, stop: threading.Event) -> i
         )
         failed = _report_until(
             stop,
-            metrics_url,
-            api_url,
-            first.site,
-            [ingest, api, *gateways.children],
+            lambda: _progress_line(metrics_url, rules_url, api_url, first.site),
+            [ingest, rules, api, *gateways.children],
         )
         say("\nstopping gateways ...")
         gateways.stop_all()
@@ -150,11 +166,7 @@ def _start_fleet(platform: Platform, gateways: ProcessGroup, sim: SimSite) -> Fl
 
 
 def _report_until(
-    stop: threading.Event,
-    metrics_url: str,
-    api_url: str,
-    site: str,
-    watched: list[ChildProcess],
+    stop: threading.Event, progress_line: Callable[[], str], watched: list[ChildProcess]
 ) -> bool:
     """Print the live progress line until ``stop``; True when a service died on its own."""
     started = time.monotonic()
@@ -165,18 +177,30 @@ def _report_until(
                 say(f"\n{child.name} exited with status {child.returncode()}; its log ends:")
                 say(child.log_tail())
             return True
-        progress = IngestProgress.scrape(metrics_url)
-        latest = _latest_pm25(api_url, site)
-        counts = (
-            "ingest starting"
-            if progress is None
-            else f"received {progress.received}  written {progress.written}  "
-            f"rejected {progress.rejected}"
-        )
         elapsed = time.monotonic() - started
-        sys.stdout.write(f"\r  t+{elapsed:4.0f}s  readings {counts}  |  {site} pm25 {latest}   ")
+        sys.stdout.write(f"\r  t+{elapsed:4.0f}s  {progress_line()}   ")
         sys.stdout.flush()
     return False
+
+
+def _progress_line(metrics_url: str, rules_url: str, api_url: str, site: str) -> str:
+    """Readings through ingest, rule results, and the latest PM2.5 of one site."""
+    progress = IngestProgress.scrape(metrics_url)
+    readings = (
+        "ingest starting"
+        if progress is None
+        else f"received {progress.received}  written {progress.written}  "
+        f"rejected {progress.rejected}"
+    )
+    rules = RulesProgress.scrape(rules_url)
+    results = (
+        "starting"
+        if rules is None
+        else f"{rules.changed} results, {rules.firing} firing"
+        + (f", {rules.window_failures} window runs failed" if rules.window_failures else "")
+    )
+    latest = _latest_pm25(api_url, site)
+    return f"readings {readings}  |  rules {results}  |  {site} pm25 {latest}"
 
 
 def _latest_pm25(api_url: str, site: str) -> str:
@@ -192,6 +216,11 @@ def _latest_pm25(api_url: str, site: str) -> str:
 
 def _subscribed(metrics_url: str) -> bool:
     progress = IngestProgress.scrape(metrics_url)
+    return progress is not None and progress.subscribed
+
+
+def _rules_subscribed(metrics_url: str) -> bool:
+    progress = RulesProgress.scrape(metrics_url)
     return progress is not None and progress.subscribed
 
 

@@ -5,7 +5,7 @@ would: console scripts, settings in environment variables, a YAML file per gatew
 """
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,6 +61,34 @@ class Platform:
         env |= {f"LANTIAN_INGEST_{key}": value for key, value in (settings or {}).items()}
         return ChildProcess(
             name, [console_script("lantian-ingest")], log_path=self._log(name), env=env
+        )
+
+    def rules(
+        self,
+        *,
+        metrics_port: int,
+        rule_files: Sequence[Path],
+        name: str = "rules",
+        settings: Mapping[str, str] | None = None,
+    ) -> ChildProcess:
+        """The rules engine (``lantian-rules run``) with ``rule_files``; metrics on that port.
+
+        ``settings``: further ``LANTIAN_RULES_*`` variables, named without that prefix
+        (``{"WINDOW_LOOKBACK_H": "0"}``); they override the ones set here.
+        """
+        env = {
+            "LANTIAN_RULES_RULE_FILES": ",".join(str(path) for path in rule_files),
+            "LANTIAN_RULES_MQTT_HOST": self.mqtt_host,
+            "LANTIAN_RULES_MQTT_PORT": str(self.mqtt_port),
+            "LANTIAN_RULES_INFLUX__URL": self.influx_url,
+            "LANTIAN_RULES_INFLUX__DATABASE": self.influx_database,
+            "LANTIAN_RULES_SQL_URL": self.sql_url,
+            "LANTIAN_RULES_METRICS_PORT": str(metrics_port),
+            "LANTIAN_RULES_REGISTRY_REFRESH_S": "2",
+        }
+        env |= {f"LANTIAN_RULES_{key}": value for key, value in (settings or {}).items()}
+        return ChildProcess(
+            name, [console_script("lantian-rules"), "run"], log_path=self._log(name), env=env
         )
 
     def api(self, *, port: int) -> ChildProcess:
@@ -179,6 +207,20 @@ class Platform:
         return self.workdir / "logs" / f"{name}.log"
 
 
+def scrape_totals(metrics_url: str) -> dict[str, float] | None:
+    """Each metric family's value summed over its labels; None while the service does not answer."""
+    try:
+        text = httpx.get(metrics_url, timeout=1.0).text
+    except httpx.HTTPError:
+        return None
+    totals: dict[str, float] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name.endswith("_total") or sample.name == family.name:
+                totals[family.name] = totals.get(family.name, 0.0) + sample.value
+    return totals
+
+
 @dataclass(frozen=True, slots=True)
 class IngestProgress:
     """Ingest's counters, as scraped from its metrics endpoint."""
@@ -191,18 +233,42 @@ class IngestProgress:
     @classmethod
     def scrape(cls, metrics_url: str) -> "IngestProgress | None":
         """Read the counters; None while ingest does not answer."""
-        try:
-            text = httpx.get(metrics_url, timeout=1.0).text
-        except httpx.HTTPError:
+        totals = scrape_totals(metrics_url)
+        if totals is None:
             return None
-        totals: dict[str, float] = {}
-        for family in text_string_to_metric_families(text):
-            for sample in family.samples:
-                if sample.name.endswith("_total") or sample.name == family.name:
-                    totals[family.name] = totals.get(family.name, 0.0) + sample.value
         return cls(
             received=int(totals.get("lantian_ingest_readings_received", 0)),
             written=int(totals.get("lantian_ingest_readings_written", 0)),
             rejected=int(totals.get("lantian_ingest_messages_rejected", 0)),
             subscribed=totals.get("lantian_ingest_subscribed", 0) == 1,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RulesProgress:
+    """The rules engine's counters, as scraped from its metrics endpoint."""
+
+    readings: int  # readings the stream rules evaluated
+    changed: int  # results new or changed, stream and stored-data rules together
+    firing: int  # stream episodes firing now
+    window_runs: int  # runs of window, energy and target rules completed
+    window_failures: int
+    subscribed: bool
+
+    @classmethod
+    def scrape(cls, metrics_url: str) -> "RulesProgress | None":
+        """Read the counters; None while the rules engine does not answer."""
+        totals = scrape_totals(metrics_url)
+        if totals is None:
+            return None
+        return cls(
+            readings=int(totals.get("lantian_rules_readings_evaluated", 0)),
+            changed=int(
+                totals.get("lantian_rules_results_changed", 0)
+                + totals.get("lantian_rules_window_results_changed", 0)
+            ),
+            firing=int(totals.get("lantian_rules_open_episodes", 0)),
+            window_runs=int(totals.get("lantian_rules_window_runs", 0)),
+            window_failures=int(totals.get("lantian_rules_window_failures", 0)),
+            subscribed=totals.get("lantian_rules_subscribed", 0) == 1,
         )

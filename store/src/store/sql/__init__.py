@@ -4,10 +4,12 @@ Now it holds the registry (:class:`Registry`): counties, industrial parks, enter
 and gateways, which ingest needs to tag readings and the API to know sites; the delivery
 progress (:class:`DeliveryLedger`): each gateway's ack watermark and gaps; and the dead letters
 (:class:`DeadLetterStore`): every message or reading ingest refused, with the reason; and the
-rule results (:class:`RuleResults`): what the rules engine decided per rule, subject and window.
-Later revisions add emission limits and energy targets, users, alerts with their audit trail
-and the notification outbox, each as a module beside ``registry.py`` and a migration in
-``migrations/versions/``.
+rule results (:class:`RuleResults`): what the rules engine decided per rule, subject and window;
+and the production output (:class:`ProductionStore`) enterprises submit, the denominator of
+their energy intensity; and the alerts (:class:`AlertStore`) with their audit trail, the
+notification outbox (:class:`Outbox`) and the contacts notices go to (:class:`Contacts`).
+Later revisions add emission limits and energy targets and users, each as a module beside
+``registry.py`` and a migration in ``migrations/versions/``.
 
 SQLite is the embedded default, PostgreSQL the production option; both run the same Alembic
 migrations, shipped in the package and applied with :func:`migrate`. Typical use::
@@ -20,6 +22,30 @@ The ORM models (:mod:`store.sql.models`) describe the schema; services use the r
 package returns (:class:`Placement`, :class:`SiteRecord`, ...), never live ORM objects.
 """
 
+from store.sql.alert_changes import AlertTransaction
+from store.sql.alert_records import AlertEventRecord, AlertRecord
+from store.sql.alert_states import (
+    BUREAU,
+    OPEN_STATES,
+    Actor,
+    ActorKind,
+    AlertAction,
+    AlertError,
+    AlertNotFoundError,
+    AlertState,
+    ForbiddenActionError,
+    InvalidAlertInputError,
+    InvalidTransitionError,
+    NoticeKind,
+)
+from store.sql.alerts import AlertStore
+from store.sql.contacts import (
+    Channel,
+    ContactNotFoundError,
+    ContactRecord,
+    Contacts,
+    InvalidContactError,
+)
 from store.sql.deadletters import DeadLetterRecord, DeadLetterStore
 from store.sql.delivery import DeliveryLedger, GapRecord, StoredOutcome
 from store.sql.engine import create_engine_for, database_url, session_factory
@@ -34,7 +60,26 @@ from store.sql.errors import (
     UnknownGatewayError,
     UnsupportedDatabaseError,
 )
+from store.sql.outbox import (
+    Delivery,
+    DeliveryNotFoundError,
+    DeliveryState,
+    Notification,
+    Outbox,
+)
 from store.sql.placements import PlacementCache
+from store.sql.production import (
+    InvalidSubmissionError,
+    MixedUnitsError,
+    OutputTotal,
+    ProductionError,
+    ProductionPeriod,
+    ProductionRecord,
+    ProductionStore,
+    SubmitOutcome,
+    Submitted,
+    output_total,
+)
 from store.sql.records import (
     CountyRecord,
     EnterpriseRecord,
@@ -53,18 +98,51 @@ from store.sql.schema import (
 )
 
 __all__ = [
+    "BUREAU",
+    "OPEN_STATES",
+    "Actor",
+    "ActorKind",
+    "AlertAction",
+    "AlertError",
+    "AlertEventRecord",
+    "AlertNotFoundError",
+    "AlertRecord",
+    "AlertState",
+    "AlertStore",
+    "AlertTransaction",
+    "Channel",
+    "ContactNotFoundError",
+    "ContactRecord",
+    "Contacts",
     "CountyRecord",
     "DeadLetterRecord",
     "DeadLetterStore",
+    "Delivery",
     "DeliveryLedger",
+    "DeliveryNotFoundError",
+    "DeliveryState",
     "DuplicateError",
     "EnterpriseRecord",
+    "ForbiddenActionError",
     "GapRecord",
+    "InvalidAlertInputError",
+    "InvalidContactError",
     "InvalidRecordError",
+    "InvalidSubmissionError",
+    "InvalidTransitionError",
+    "MixedUnitsError",
     "NotFoundError",
+    "NoticeKind",
+    "Notification",
+    "Outbox",
+    "OutputTotal",
     "ParkRecord",
     "Placement",
     "PlacementCache",
+    "ProductionError",
+    "ProductionPeriod",
+    "ProductionRecord",
+    "ProductionStore",
     "RecordKind",
     "Recorded",
     "Registry",
@@ -75,6 +153,8 @@ __all__ = [
     "SiteRecord",
     "SqlStoreError",
     "StoredOutcome",
+    "SubmitOutcome",
+    "Submitted",
     "UnknownGatewayError",
     "UnsupportedDatabaseError",
     "create_engine_for",
@@ -83,6 +163,7 @@ __all__ = [
     "downgrade",
     "head_revision",
     "migrate",
+    "output_total",
     "require_current_schema",
     "session_factory",
 ]

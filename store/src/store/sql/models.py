@@ -11,16 +11,19 @@ Every constraint is named through :data:`NAMING_CONVENTION`, because SQLite's ba
 can only alter or drop a constraint they can name, and both databases must get the same names.
 """
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Final
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
+    Date,
     DateTime,
     Dialect,
     Double,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -261,3 +264,192 @@ class RuleResultRow(Base):
     evidence: Mapped[str] = mapped_column(Text)  # JSON: readings, window values, validity
     evaluated_at: Mapped[datetime] = mapped_column(UtcDateTime())
     revision: Mapped[int] = mapped_column(Integer)  # 1, then +1 whenever the result changes
+
+
+UNIT_LENGTH: Final = 32
+
+
+class ProductionOutput(Base):
+    """What an enterprise produced over one local calendar day or month, as it submitted it.
+
+    One row per (enterprise, period, period start): a correction replaces the figure and
+    ``submitted_at`` becomes the correction's. ``period_start`` is a local (Asia/Shanghai)
+    calendar day, the 1st for a month; ``unit`` is the enterprise's own (``t``, ``pieces``).
+    """
+
+    __tablename__ = "production_output"
+    __table_args__ = (
+        UniqueConstraint("enterprise_id", "period", "period_start"),
+        CheckConstraint("period IN ('day', 'month')", name="period_known"),
+        CheckConstraint("quantity >= 0", name="quantity_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    enterprise_id: Mapped[str] = mapped_column(ForeignKey("enterprises.id"))
+    period: Mapped[str] = mapped_column(String(16))
+    period_start: Mapped[date] = mapped_column(Date())
+    quantity: Mapped[float] = mapped_column(Double())
+    unit: Mapped[str] = mapped_column(String(UNIT_LENGTH))
+    submitted_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    submitted_by: Mapped[str | None] = mapped_column(String(NAME_LENGTH))
+    note: Mapped[str] = mapped_column(Text)
+
+
+STATE_LENGTH: Final = 16
+ALERT_STATES: Final = "'pending', 'firing', 'acknowledged', 'resolved', 'closed'"
+ALERT_ACTIONS: Final = (
+    "'opened', 'fired', 'severity_raised', 'updated', 'acknowledged', 'commented', "
+    "'assigned', 'resolved', 'reopened', 'closed', 'escalated', 'reminded'"
+)
+NOTICE_KINDS: Final = "'firing', 'reminder', 'escalation', 'resolved', 'closed'"
+CHANNELS: Final = "'mqtt', 'webhook', 'email'"
+
+
+class AlertRow(Base):
+    """One alert: a rule's condition on one subject, from its first result to its end.
+
+    ``open_key`` is ``rule|subject`` while the alert can still change through results (open,
+    or resolved within its flap window) and NULL afterwards; its unique constraint is what
+    keeps two live alerts of one key from existing, on both databases (NULLs never collide).
+    ``trigger`` is the result that opened it, ``evidence`` the latest one applied (JSON:
+    outcome, window, value, limit, standard, rule version, revision, the result's evidence).
+    """
+
+    __tablename__ = "alerts"
+    __table_args__ = (
+        CheckConstraint(f"state IN ({ALERT_STATES})", name="state_known"),
+        CheckConstraint("state <> 'closed' OR open_key IS NULL", name="closed_not_live"),
+        Index("ix_alerts_rule_subject", "rule", "subject"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    open_key: Mapped[str | None] = mapped_column(
+        String(IDENTIFIER_LENGTH + NAME_LENGTH + 1), unique=True
+    )
+    rule: Mapped[str] = mapped_column(String(IDENTIFIER_LENGTH))
+    subject: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    kind: Mapped[str] = mapped_column(String(IDENTIFIER_LENGTH))
+    rule_version: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    state: Mapped[str] = mapped_column(String(STATE_LENGTH), index=True)
+    severity: Mapped[str] = mapped_column(String(IDENTIFIER_LENGTH))
+    audience: Mapped[str] = mapped_column(String(IDENTIFIER_LENGTH))  # enterprise or bureau
+    county: Mapped[str | None] = mapped_column(String(IDENTIFIER_LENGTH))
+    park: Mapped[str | None] = mapped_column(String(IDENTIFIER_LENGTH))
+    enterprise: Mapped[str | None] = mapped_column(String(IDENTIFIER_LENGTH), index=True)
+    site: Mapped[str | None] = mapped_column(String(IDENTIFIER_LENGTH), index=True)
+    device: Mapped[str | None] = mapped_column(String(IDENTIFIER_LENGTH))
+    gateway: Mapped[str | None] = mapped_column(String(IDENTIFIER_LENGTH))
+    window_start: Mapped[datetime] = mapped_column(UtcDateTime())  # of the first result
+    last_window_start: Mapped[datetime] = mapped_column(UtcDateTime())  # of the latest
+    result_revision: Mapped[int] = mapped_column(Integer)  # of the latest result applied
+    value: Mapped[float | None] = mapped_column(Double())
+    limit: Mapped[float | None] = mapped_column(Double())
+    standard: Mapped[str | None] = mapped_column(String(NAME_LENGTH))
+    trigger: Mapped[str] = mapped_column(Text)
+    evidence: Mapped[str] = mapped_column(Text)
+    opened_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    last_seen_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    fired_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    acknowledged_by: Mapped[str | None] = mapped_column(String(NAME_LENGTH))
+    resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    settled_at: Mapped[datetime | None] = mapped_column(UtcDateTime())  # resolved notice queued
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    closed_by: Mapped[str | None] = mapped_column(String(NAME_LENGTH))
+    assignee: Mapped[str | None] = mapped_column(String(NAME_LENGTH))
+    escalated_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    reminded_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    reminders: Mapped[int] = mapped_column(Integer)
+    reopen_count: Mapped[int] = mapped_column(Integer)
+
+
+class AlertEventRow(Base):
+    """One line of the audit trail: who did what to which alert, when. Only ever inserted."""
+
+    __tablename__ = "alert_events"
+    __table_args__ = (CheckConstraint(f"action IN ({ALERT_ACTIONS})", name="action_known"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
+    actor: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    action: Mapped[str] = mapped_column(String(IDENTIFIER_LENGTH))
+    state: Mapped[str] = mapped_column(String(STATE_LENGTH))  # the alert's state after it
+    comment: Mapped[str | None] = mapped_column(Text)
+    details: Mapped[str] = mapped_column(Text)  # JSON
+
+
+class ContactRow(Base):
+    """Where one audience (an enterprise, or ``bureau`` for its staff) wants its notices.
+
+    ``kinds`` lists the notice kinds it takes (comma-separated); ``secret`` signs webhook
+    bodies (HMAC-SHA256) and is stored as given: see docs/alerts.md.
+    """
+
+    __tablename__ = "contacts"
+    __table_args__ = (
+        UniqueConstraint("audience", "channel", "target"),
+        CheckConstraint(f"channel IN ({CHANNELS})", name="channel_known"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    audience: Mapped[str] = mapped_column(String(IDENTIFIER_LENGTH), index=True)
+    name: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    channel: Mapped[str] = mapped_column(String(STATE_LENGTH))
+    target: Mapped[str] = mapped_column(Text)
+    secret: Mapped[str | None] = mapped_column(Text)
+    kinds: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    enabled: Mapped[bool] = mapped_column(Boolean())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class NotificationRow(Base):
+    """A notice in the outbox, written in the transaction of the change it tells of.
+
+    ``idempotency_key`` is unique and travels with every delivery, so a receiver can drop a
+    copy it already has; ``payload`` is channel-agnostic JSON.
+    """
+
+    __tablename__ = "notifications"
+    __table_args__ = (CheckConstraint(f"kind IN ({NOTICE_KINDS})", name="kind_known"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    idempotency_key: Mapped[str] = mapped_column(String(NAME_LENGTH), unique=True)
+    kind: Mapped[str] = mapped_column(String(STATE_LENGTH))
+    audience: Mapped[str] = mapped_column(String(IDENTIFIER_LENGTH), index=True)
+    site: Mapped[str | None] = mapped_column(String(IDENTIFIER_LENGTH))
+    payload: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+
+
+class NotificationAlertRow(Base):
+    """Which alerts a notification is about (several for a grouped one)."""
+
+    __tablename__ = "notification_alerts"
+
+    notification_id: Mapped[int] = mapped_column(ForeignKey("notifications.id"), primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id"), primary_key=True, index=True)
+
+
+class NotificationDeliveryRow(Base):
+    """One notification on its way to one contact: what a channel worker claims and retries."""
+
+    __tablename__ = "notification_deliveries"
+    __table_args__ = (
+        UniqueConstraint("notification_id", "contact_id"),
+        CheckConstraint(f"channel IN ({CHANNELS})", name="channel_known"),
+        CheckConstraint("state IN ('pending', 'delivered', 'dead')", name="state_known"),
+        Index("ix_notification_deliveries_due", "channel", "state", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    notification_id: Mapped[int] = mapped_column(ForeignKey("notifications.id"))
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"))
+    channel: Mapped[str] = mapped_column(String(STATE_LENGTH))
+    target: Mapped[str] = mapped_column(Text)  # the contact's, when the notice was written
+    state: Mapped[str] = mapped_column(String(STATE_LENGTH))
+    attempts: Mapped[int] = mapped_column(Integer)
+    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    last_error: Mapped[str | None] = mapped_column(Text)
+    delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime())

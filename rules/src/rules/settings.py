@@ -1,0 +1,109 @@
+"""Settings of the rules service, from ``LANTIAN_RULES_*`` environment variables or a file.
+
+Built once in :func:`rules.cli.main` and passed down; nothing reads the environment later.
+``LANTIAN_RULES_RULE_FILES`` lists the rule files, separated by commas
+(``rules/city.yaml,rules/permits.yaml``) or as a JSON list. InfluxDB, which window rules, energy
+intensity and annual targets read, is ``LANTIAN_RULES_INFLUX__URL``, ``..._INFLUX__DATABASE``
+and the other fields of :class:`~store.connection.InfluxConnection`, as in ingest.
+"""
+
+import json
+from pathlib import Path
+from typing import Annotated, Self
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from store.connection import InfluxConnection
+
+
+class RulesSettings(BaseSettings):
+    """Where the rules engine reads from and records to, and how often it looks around."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="LANTIAN_RULES_",
+        env_file=None,
+        env_nested_delimiter="__",
+        extra="forbid",
+        frozen=True,
+    )
+
+    # The rule files in force; a service with none would judge nothing, so one is required.
+    rule_files: Annotated[list[Path], NoDecode, Field(min_length=1)]
+
+    mqtt_host: str = "127.0.0.1"
+    mqtt_port: int = Field(default=1883, ge=1, le=65535)
+    mqtt_username: str | None = None
+    mqtt_password: SecretStr | None = None
+    # A fixed client id with a persistent session: what arrives while the engine is down waits
+    # in the broker. With partitions, each worker's id gets ``-<partition>`` appended.
+    mqtt_client_id: str = "lantian-rules"
+    mqtt_session_expiry_s: int = Field(default=7 * 24 * 3600, ge=0)
+    # Messages are acknowledged once their results are recorded; this bounds those in flight.
+    mqtt_receive_maximum: int = Field(default=1000, ge=1, le=65535)
+
+    # Stream state is per series, so N workers split the gateways between them, never the
+    # messages of one gateway: worker ``partition`` of ``partitions`` takes the gateways whose
+    # id hashes (CRC-32) to it, subscribing to their topics one by one.
+    partitions: int = Field(default=1, ge=1, le=1024)
+    partition: int = Field(default=0, ge=0)
+
+    sql_url: str = "sqlite:///var/lantian.db"
+    registry_refresh_s: float = Field(default=10.0, gt=0)
+
+    reload_interval_s: float = Field(default=5.0, gt=0)  # rule files checked for edits
+    tick_interval_s: float = Field(default=5.0, gt=0)  # silences and offline holds checked
+    batch_max_messages: int = Field(default=500, ge=1)
+    batch_max_delay_s: float = Field(default=0.2, gt=0)
+    # At start, resolved results this recent mark their readings as seen, so a redelivery of
+    # messages whose results were recorded just before a crash opens no episode again.
+    restore_horizon_s: float = Field(default=86400.0, ge=0)
+
+    influx: InfluxConnection = InfluxConnection()
+    # Window rules, energy intensity and annual targets run on a thread of their own
+    # (rules.periodic), every ``window_interval_s``. A clock hour or day is evaluated once its
+    # end is ``window_settle_s`` past (the last minute aggregates are on their way); at start,
+    # every window that closed in the last ``window_lookback_h`` hours; with
+    # ``window_resweep_s``, the whole lookback again that often (late data no one noted).
+    window_interval_s: float = Field(default=60.0, gt=0)
+    window_settle_s: float = Field(default=300.0, ge=0)
+    window_lookback_h: float = Field(default=48.0, ge=0)
+    window_resweep_s: float | None = Field(default=None, gt=0)
+    # Energy intensity evaluates every closed day and month of the last 35 days again on each
+    # run (late meter data, corrected output): summing weeks of meter deltas is heavier than a
+    # window, so it runs less often. Annual targets run once per local day, at start, and when
+    # the rule files change.
+    energy_interval_s: float = Field(default=600.0, gt=0)
+
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int | None = Field(default=9102, ge=0, le=65535)
+
+    @field_validator("rule_files", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        text = value.strip()
+        if text.startswith("["):
+            return json.loads(text)
+        return [part.strip() for part in text.split(",") if part.strip()]
+
+    @model_validator(mode="after")
+    def _partition_in_range(self) -> Self:
+        if self.partition >= self.partitions:
+            raise ValueError(f"partition must be below partitions ({self.partitions})")
+        return self
+
+    @property
+    def client_id(self) -> str:
+        """The MQTT client id of this worker."""
+        if self.partitions == 1:
+            return self.mqtt_client_id
+        return f"{self.mqtt_client_id}-{self.partition}"
+
+
+def settings_from(env_file: Path | None) -> RulesSettings:
+    """Settings from the environment, and from ``env_file`` when one is given."""
+    if env_file is None:
+        return RulesSettings()
+    return RulesSettings(_env_file=env_file)
