@@ -58,6 +58,7 @@ class TimedRulesService(RulesService):
         self._sql = create_engine_for(sql_url)
         super().__init__(
             settings,
+            sql=self._sql,
             results=RuleResults(self._sql),
             registry=Registry(self._sql),
             production=ProductionStore(self._sql),

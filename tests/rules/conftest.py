@@ -190,6 +190,7 @@ class RulesRunner:
         } | settings
         service = RulesService(
             RulesSettings(rule_files=list(rule_files), **values),
+            sql=self._engine,
             results=RuleResults(self._engine),
             registry=Registry(self._engine),
             production=ProductionStore(self._engine),

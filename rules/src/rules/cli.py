@@ -181,6 +181,7 @@ def run(settings: RulesSettings) -> int:
     try:
         service = RulesService(
             settings,
+            sql=engine,
             results=RuleResults(engine),
             registry=Registry(engine),
             production=ProductionStore(engine),

@@ -112,6 +112,25 @@ class RulesCounters:
             ["evaluator"],
             registry=self.registry,
         )
+        # The alert book (rules.alerting): what it did to alerts, the notices it wrote.
+        self.alert_actions = Counter(
+            "lantian_rules_alert_actions",
+            "Alert actions taken by the service, by action (opened, fired, resolved, ...).",
+            ["action"],
+            registry=self.registry,
+        )
+        self.alert_notices = Counter(
+            "lantian_rules_alert_notices",
+            "Notices written to the outbox (queued for delivery), by kind.",
+            ["kind"],
+            registry=self.registry,
+        )
+        self.alert_failures = Counter(
+            "lantian_rules_alert_failures",
+            "Alert handling that failed, by step (handle, restore, tick); retried later.",
+            ["step"],
+            registry=self.registry,
+        )
         self.subscribed = Gauge(
             "lantian_rules_subscribed",
             "1 while the broker has confirmed the subscriptions on the live connection.",

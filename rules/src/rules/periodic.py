@@ -14,6 +14,9 @@ thread has in force (edited files are reloaded there, without a restart):
 - **annual targets**: :meth:`TargetEvaluator.run` through :func:`rules.targets.due`
   (yesterday) once per local day, at start, and when the rule files change.
 
+What each run records goes to the alert book (:class:`~rules.alerting.ServiceAlerts`) right
+after; between rounds the thread runs the book's timers every ``alerts_tick_s``.
+
 Each is guarded on its own: a failure (InfluxDB or the SQL store unavailable, or a defect) is
 logged and counted (``lantian_rules_window_failures_total{evaluator}``) and what it was to do
 is due again the next round; it never ends the service. Results go through
@@ -35,6 +38,7 @@ from datetime import UTC, date, datetime
 from sqlalchemy.exc import SQLAlchemyError
 
 from rules import energy, targets
+from rules.alerting import ServiceAlerts
 from rules.broker import partition_of
 from rules.counters import RulesCounters
 from rules.energy import EnergyEvaluator
@@ -71,9 +75,11 @@ class PeriodicRules:
         production: ProductionStore,
         rule_sets: Callable[[], Sequence[RuleSet]],
         counters: RulesCounters,
+        alerts: ServiceAlerts | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._settings = settings
+        self._alerts = alerts
         self._registry = registry
         self._rule_sets = rule_sets
         self._counters = counters
@@ -151,11 +157,16 @@ class PeriodicRules:
             self._targets_done = (as_of, versions)
 
     def _run(self) -> None:
+        next_round = next_tick = time.monotonic()
         while not self._stopping.is_set():
-            started = time.monotonic()
-            self.run_round(round(self._clock() * 1000))
-            spent = time.monotonic() - started
-            self._stopping.wait(max(0.0, self._settings.window_interval_s - spent))
+            if time.monotonic() >= next_round:
+                next_round = time.monotonic() + self._settings.window_interval_s
+                self.run_round(round(self._clock() * 1000))
+            if self._alerts is not None and time.monotonic() >= next_tick:
+                next_tick = time.monotonic() + self._settings.alerts_tick_s
+                self._alerts.tick()
+            wake = next_round if self._alerts is None else min(next_round, next_tick)
+            self._stopping.wait(max(0.0, wake - time.monotonic()))
 
     def _windows(self, now_ms: int) -> list[Recorded]:
         if self._partitioned:
@@ -182,6 +193,8 @@ class PeriodicRules:
             self._counters.window_failures.labels(evaluator).inc()
             log.exception("%s: run failed, retried next round", evaluator)
             return False
+        if self._alerts is not None:
+            self._alerts.handle(recorded)
         counters = self._counters
         counters.window_runs.labels(evaluator).inc()
         counters.window_results.labels(evaluator).inc(len(recorded))

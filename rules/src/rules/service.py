@@ -20,6 +20,13 @@ been evaluated already.
 The second thread (:class:`~rules.periodic.PeriodicRules`) runs the rules over stored data —
 window rules, energy intensity, annual targets — every ``window_interval_s``, with the rule
 sets the stream thread last loaded.
+
+Both threads hand what they recorded to the alert book (:class:`~rules.alerting.ServiceAlerts`)
+right after recording it; the window thread runs the book's timers every ``alerts_tick_s``. At
+start, the results taken back for the stream engine are applied to the book again (it skips
+what it has seen), so a crash between recording a batch and handling its alerts loses none.
+The channel workers (:class:`~rules.delivery.DeliveryWorkers`) deliver the outbox's notices
+while the service runs.
 """
 
 import logging
@@ -32,10 +39,14 @@ from functools import partial
 from typing import TYPE_CHECKING, TypeVar
 
 from prometheus_client import start_http_server
+from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from rules.alerting import ServiceAlerts
+from rules.alerts import AlertBook
 from rules.broker import Delivery, RulesBroker
 from rules.counters import RulesCounters
+from rules.delivery import DeliveryWorkers
 from rules.files import RuleFiles, RuleSet
 from rules.model import STREAM_KINDS
 from rules.periodic import PeriodicRules
@@ -43,6 +54,7 @@ from rules.settings import RulesSettings
 from rules.stream import StreamEngine
 from store.influx import InfluxStore
 from store.sql import (
+    AlertStore,
     Placement,
     PlacementCache,
     ProductionStore,
@@ -87,14 +99,16 @@ class _UnusableMessageError(Exception):
 class RulesService:
     """Stream rules over telemetry, acked once recorded; rules over stored data on a thread.
 
-    ``influx``: where stored data is read; by default the store of ``settings.influx``, which
-    the service then closes when it stops.
+    ``sql``: the SQL store's engine, where alerts and their outbox are kept and the channel
+    workers claim deliveries. ``influx``: where stored data is read; by default the store of
+    ``settings.influx``, which the service then closes when it stops.
     """
 
     def __init__(  # noqa: PLR0913 - the stores it reads and writes, keyword-only
         self,
         settings: RulesSettings,
         *,
+        sql: Engine,
         results: RuleResults,
         registry: Registry,
         production: ProductionStore,
@@ -119,6 +133,15 @@ class RulesService:
             on_subscribed=lambda subscribed: self.counters.subscribed.set(int(subscribed)),
         )
         self._due: dict[str, float] = {}
+        self.alerts = ServiceAlerts(
+            AlertBook(AlertStore(sql), settings.alerts),
+            self.counters,
+            clock=clock,
+            timers=settings.partition == 0,  # the timers are city-wide, as energy and targets
+        )
+        self.delivery = DeliveryWorkers(
+            sql, settings.delivery_settings(), clock=lambda: datetime.fromtimestamp(clock(), UTC)
+        )
         self._own_influx = influx is None
         self._influx = settings.influx.open() if influx is None else influx
         self.periodic = PeriodicRules(
@@ -129,6 +152,7 @@ class RulesService:
             production=production,
             rule_sets=lambda: self._rule_sets,
             counters=self.counters,
+            alerts=self.alerts,
             clock=clock,
         )
         self._stopping = threading.Event()
@@ -138,10 +162,10 @@ class RulesService:
         self.restored = 0  # open episodes taken back at start
 
     def start(self) -> None:
-        """Load rules, restore episodes, then start serving metrics, evaluating and consuming."""
+        """Load rules, restore episodes and catch up alerts, then start every thread."""
         now_ms = self._now_ms()
         self._reload(now_ms)
-        self._restore(now_ms)
+        self.alerts.apply(self._restore(now_ms))
         self._follow_registry(now_ms)
         if self.settings.metrics_port is not None:
             self._metrics_server, _ = start_http_server(
@@ -159,6 +183,7 @@ class RulesService:
             "reload": start + self.settings.reload_interval_s,
             "registry": start + self.settings.registry_refresh_s,
         }
+        self.delivery.start()
         self._thread.start()
         self.periodic.start()
         self.broker.start()
@@ -169,6 +194,7 @@ class RulesService:
         self.periodic.stop()
         self._thread.join()
         self.broker.stop()
+        self.delivery.stop()  # what it has not sent waits in the outbox
         if self._metrics_server is not None:
             self._metrics_server.shutdown()
             self._metrics_server.server_close()
@@ -283,8 +309,12 @@ class RulesService:
         log.info("stream rules in force: %s", ", ".join(sorted(self.engine.rules)) or "none")
         return ended
 
-    def _restore(self, now_ms: int) -> None:
-        """Take back open episodes, and the readings recent results saw, of this partition."""
+    def _restore(self, now_ms: int) -> list[RuleResult]:
+        """Take back open episodes, and the readings recent results saw, of this partition.
+
+        Returns the results to apply to the alert book again: those restored, and in
+        partition 0 the recent results of the rules over stored data too.
+        """
         since = datetime.fromtimestamp(now_ms / 1000, UTC)
         since -= timedelta(seconds=self.settings.restore_horizon_s)
         unique = {r.key: r for r in (*self._all(outcome="firing"), *self._all(since=since))}
@@ -299,6 +329,9 @@ class RulesService:
         log.info(
             "restored %d open episode(s) from %d recorded result(s)", self.restored, len(recorded)
         )
+        if self.settings.partition != 0:
+            return recorded
+        return recorded + [r for r in unique.values() if r.kind not in STREAM_KINDS]
 
     def _all(
         self, *, outcome: str | None = None, since: datetime | None = None
@@ -329,6 +362,7 @@ class RulesService:
             return
         now = datetime.fromtimestamp(self._clock(), UTC)
         recorded = self._retry("record results", lambda: self._results.record(found, now=now))
+        self.alerts.handle(recorded)
         self.counters.results_recorded.inc(len(recorded))
         for item in recorded:
             if item.changed:

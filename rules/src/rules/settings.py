@@ -5,6 +5,12 @@ Built once in :func:`rules.cli.main` and passed down; nothing reads the environm
 (``rules/city.yaml,rules/permits.yaml``) or as a JSON list. InfluxDB, which window rules, energy
 intensity and annual targets read, is ``LANTIAN_RULES_INFLUX__URL``, ``..._INFLUX__DATABASE``
 and the other fields of :class:`~store.connection.InfluxConnection`, as in ingest.
+
+The alert lifecycle's timers are ``LANTIAN_RULES_ALERTS__GROUP_WINDOW_S`` and the other fields of
+:class:`~rules.alerts.AlertPolicy` (``null`` switches reminders or escalation off); the channel
+workers' settings are ``LANTIAN_RULES_DELIVERY__...`` (:class:`~rules.delivery.DeliverySettings`).
+The MQTT channel publishes to the service's own broker unless ``DELIVERY__MQTT__HOST`` is set
+(:meth:`RulesSettings.delivery_settings`).
 """
 
 import json
@@ -14,6 +20,8 @@ from typing import Annotated, Self
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from rules.alerts import AlertPolicy
+from rules.delivery import DeliverySettings
 from store.connection import InfluxConnection
 
 
@@ -26,6 +34,7 @@ class RulesSettings(BaseSettings):
         env_nested_delimiter="__",
         extra="forbid",
         frozen=True,
+        env_parse_none_str="null",  # LANTIAN_RULES_ALERTS__REMIND_EVERY_S=null: no reminders
     )
 
     # The rule files in force; a service with none would judge nothing, so one is required.
@@ -54,7 +63,9 @@ class RulesSettings(BaseSettings):
     reload_interval_s: float = Field(default=5.0, gt=0)  # rule files checked for edits
     tick_interval_s: float = Field(default=5.0, gt=0)  # silences and offline holds checked
     batch_max_messages: int = Field(default=500, ge=1)
-    batch_max_delay_s: float = Field(default=0.2, gt=0)
+    # 0.05 s, not ingest's 0.2: an alert is due within 500 ms of its reading, and closing the
+    # batch sooner costs no more CPU at 10,000 readings/s (docs/benchmarks.md, bench.rules).
+    batch_max_delay_s: float = Field(default=0.05, gt=0)
     # At start, resolved results this recent mark their readings as seen, so a redelivery of
     # messages whose results were recorded just before a crash opens no episode again.
     restore_horizon_s: float = Field(default=86400.0, ge=0)
@@ -74,6 +85,14 @@ class RulesSettings(BaseSettings):
     # window, so it runs less often. Annual targets run once per local day, at start, and when
     # the rule files change.
     energy_interval_s: float = Field(default=600.0, gt=0)
+
+    # Rule results become alerts (rules.alerts, docs/alerts.md): every recorded batch is handed
+    # to the alert book; its timers (group windows, escalation, reminders, resolved notices)
+    # run every ``alerts_tick_s`` on the window thread, in partition 0.
+    alerts: AlertPolicy = AlertPolicy()
+    alerts_tick_s: float = Field(default=10.0, gt=0)
+    # The channel workers taking the outbox's notices to MQTT, webhooks and e-mail.
+    delivery: DeliverySettings = DeliverySettings()
 
     metrics_host: str = "127.0.0.1"
     metrics_port: int | None = Field(default=9102, ge=0, le=65535)
@@ -100,6 +119,24 @@ class RulesSettings(BaseSettings):
         if self.partitions == 1:
             return self.mqtt_client_id
         return f"{self.mqtt_client_id}-{self.partition}"
+
+    def delivery_settings(self) -> DeliverySettings:
+        """``delivery``, its MQTT channel on the service's own broker unless told otherwise.
+
+        Of ``delivery.mqtt``, a ``host``, ``port`` or ``username`` (with its password) not given
+        is the service's ``mqtt_host``, ``mqtt_port``, ``mqtt_username`` (and password).
+        """
+        mqtt = self.delivery.mqtt
+        given = mqtt.model_fields_set
+        update: dict[str, object] = {}
+        if "host" not in given:
+            update["host"] = self.mqtt_host
+        if "port" not in given:
+            update["port"] = self.mqtt_port
+        if "username" not in given and "password" not in given:
+            update["username"] = self.mqtt_username
+            update["password"] = self.mqtt_password
+        return self.delivery.model_copy(update={"mqtt": mqtt.model_copy(update=update)})
 
 
 def settings_from(env_file: Path | None) -> RulesSettings:

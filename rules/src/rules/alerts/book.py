@@ -1,7 +1,7 @@
 """The alert book: rule results and the clock in, alerts, audit rows and notices out.
 
 The rules service hands every batch of recorded results to :meth:`AlertBook.handle` and calls
-:meth:`AlertBook.tick` on its timer (every ``tick_interval_s``); both take ``now`` from the
+:meth:`AlertBook.tick` on its timer (every ``alerts_tick_s``); both take ``now`` from the
 caller, so tests move time by hand. Each call is one transaction of the alert store: the
 alerts it changes, their audit rows and the notices they cause commit together or not at
 all. A call that loses a race with another writer opening the same alert is run once more.
