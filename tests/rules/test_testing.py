@@ -234,11 +234,9 @@ def test_an_exceeding_window_nobody_expected_fails(tmp_path):
             "10: tests[0].rules[1]: no enabled rule 'nope' in the rule files under test",
         ),
         (
-            SPIKE + "    expect_results: [{rule: energy}]\n",
-            (
-                "13: tests[0].expect_results[0].rule: energy is an energy_intensity rule: "
-                "offline tests of energy_intensity and annual_target rules are not supported yet"
-            ),
+            SPIKE + "    production:\n      - {enterprise: ent-z, period: day, period_start: "
+            "2026-11-26, quantity: 1, unit: t}\n",
+            "14: tests[0].production[0].enterprise: ent-z has no placed site",
         ),
         (
             SPIKE + "    expect_results: [{rule: quiet}]\n",

@@ -257,7 +257,7 @@ class EnergyEvaluator:
                             )
                     if rule.output_metric is None and period not in figures:
                         figures[period] = self._production.figures(period.first_day, period.end_day)
-                    found += self._period(
+                    found += period_results(
                         rule,
                         version=rule_set.version,
                         period=period,
@@ -267,69 +267,77 @@ class EnergyEvaluator:
                             reads.get((rule.output_metric or "", period), []), sites
                         ),
                         figures=figures.get(period, {}),
+                        coefficients=self._coefficients,
                     )
         return found
 
-    def _period(  # noqa: PLR0913 - one rule and period, and what was read for them
-        self,
-        rule: EnergyIntensityRule,
-        *,
-        version: str,
-        period: Period,
-        sites: Mapping[str, Placement],
-        energy: Mapping[str, list[MeterDelta]],
-        counted: Mapping[str, list[MeterDelta]],
-        figures: Mapping[str, Sequence[ProductionRecord]],
-    ) -> list[RuleResult]:
-        duration = period.end_ms - period.start_ms
-        results: list[RuleResult] = []
-        for enterprise, where in sorted({p.enterprise: p for p in sites.values()}.items()):
-            used = consumption(energy.get(enterprise, []), duration)
-            if rule.output_metric is None:
-                output = submitted_output(
-                    figures.get(enterprise, []), enterprise, period.first_day, period.end_day
-                )
-            else:
-                made = consumption(counted.get(enterprise, []), duration)
-                output = metered_output(rule.output_metric, made)
-            results.append(self._judge(rule, version, period, where, used, output))
-        return results
 
-    def _judge(  # noqa: PLR0913, PLR0917 - one rule, period and enterprise, and its figures
-        self,
-        rule: EnergyIntensityRule,
-        version: str,
-        period: Period,
-        where: Placement,
-        energy: Consumption,
-        output: Output,
-    ) -> RuleResult:
-        carrier = Carrier(rule.carrier)
-        coefficient = self._coefficients.get(carrier)
-        evidence: dict[str, Json] = {
-            "window": period.size,
-            "local_start": period.first_day.isoformat(),
-            "energy": energy.to_json(catalog_metric(rule.metric).unit),
-            "output": output.evidence,
-            "target": rule.target,
-        }
-        if coefficient is None:
-            verdict = Verdict(INSUFFICIENT, None, f"no coefficient for {carrier} configured")
+def period_results(  # noqa: PLR0913 - one rule and period, and what was read for them
+    rule: EnergyIntensityRule,
+    *,
+    version: str,
+    period: Period,
+    sites: Mapping[str, Placement],
+    energy: Mapping[str, list[MeterDelta]],
+    counted: Mapping[str, list[MeterDelta]],
+    figures: Mapping[str, Sequence[ProductionRecord]],
+    coefficients: Mapping[Carrier, Coefficient] = GB_T_2589_2020_COEFFICIENTS,
+) -> list[RuleResult]:
+    """One result per enterprise of ``sites`` for ``period``, from what was read. Pure.
+
+    ``energy`` and ``counted`` are the meters' deltas by enterprise (:func:`by_enterprise`),
+    ``figures`` every submitted figure by enterprise (:func:`store.sql.output_total` picks).
+    """
+    duration = period.end_ms - period.start_ms
+    results: list[RuleResult] = []
+    for enterprise, where in sorted({p.enterprise: p for p in sites.values()}.items()):
+        used = consumption(energy.get(enterprise, []), duration)
+        if rule.output_metric is None:
+            output = submitted_output(
+                figures.get(enterprise, []), enterprise, period.first_day, period.end_day
+            )
         else:
-            conversion = to_kgce(energy.quantity, carrier, self._coefficients)
-            verdict = judge(energy, conversion.kgce, output, rule.target)
-            evidence |= {
-                "kgce": rounded(conversion.kgce),
-                "coefficient": coefficient_json(coefficient),
-            }
-        return result(
-            rule,
-            version=version,
-            subject=f"enterprise:{where.enterprise}",
-            window=(period.start_ms, period.end_ms),
-            verdict=verdict,
-            limit=rule.target,
-            standard=None if coefficient is None else coefficient.version,
-            where=(where.county, where.park, where.enterprise, None),
-            evidence=evidence,
-        )
+            made = consumption(counted.get(enterprise, []), duration)
+            output = metered_output(rule.output_metric, made)
+        results.append(_judge(rule, version, period, where, used, output, coefficients))
+    return results
+
+
+def _judge(  # noqa: PLR0913, PLR0917 - one rule, period and enterprise, and its figures
+    rule: EnergyIntensityRule,
+    version: str,
+    period: Period,
+    where: Placement,
+    energy: Consumption,
+    output: Output,
+    coefficients: Mapping[Carrier, Coefficient],
+) -> RuleResult:
+    carrier = Carrier(rule.carrier)
+    coefficient = coefficients.get(carrier)
+    evidence: dict[str, Json] = {
+        "window": period.size,
+        "local_start": period.first_day.isoformat(),
+        "energy": energy.to_json(catalog_metric(rule.metric).unit),
+        "output": output.evidence,
+        "target": rule.target,
+    }
+    if coefficient is None:
+        verdict = Verdict(INSUFFICIENT, None, f"no coefficient for {carrier} configured")
+    else:
+        conversion = to_kgce(energy.quantity, carrier, coefficients)
+        verdict = judge(energy, conversion.kgce, output, rule.target)
+        evidence |= {
+            "kgce": rounded(conversion.kgce),
+            "coefficient": coefficient_json(coefficient),
+        }
+    return result(
+        rule,
+        version=version,
+        subject=f"enterprise:{where.enterprise}",
+        window=(period.start_ms, period.end_ms),
+        verdict=verdict,
+        limit=rule.target,
+        standard=None if coefficient is None else coefficient.version,
+        where=(where.county, where.park, where.enterprise, None),
+        evidence=evidence,
+    )

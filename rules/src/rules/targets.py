@@ -172,56 +172,62 @@ class TargetEvaluator:
         for subject, (where, sites) in members.items():
             enterprise = where[2] or ""
             mine = [d for d in rows if d.site in sites and d.enterprise == enterprise]
-            years[subject] = self._intensity(
-                enterprise, figures.get(enterprise, []), mine, first, end
+            years[subject] = intensity_year(
+                enterprise, figures.get(enterprise, []), mine, (first, end), self._coefficients
             )
         return years
 
-    def _intensity(
-        self,
-        enterprise: str,
-        figures: Sequence[ProductionRecord],
-        rows: Sequence[MeterDelta],
-        first: date,
-        end: date,
-    ) -> YearToDate:
-        coefficient = self._coefficients[CARRIER]
-        standard = coefficient.version
-        try:
-            reported = output_total(figures, enterprise, first, end)
-        except MixedUnitsError as exc:
-            return YearToDate(None, 0, str(exc), {}, standard)
-        energy: list[float] = []
-        output: list[float] = []
-        days = left_out = 0
-        for start, stop in reported.periods:
-            duration = day_bounds(stop).start_ms - day_bounds(start).start_ms
-            used = consumption((d for d in rows if d.day and start <= d.day < stop), duration)
-            if not used.complete:
-                left_out += 1
-                continue
-            energy.append(used.quantity)
-            output.append(output_total(figures, enterprise, start, stop).quantity)
-            days += (stop - start).days
-        kgce = to_kgce(math.fsum(energy), CARRIER, self._coefficients).kgce
-        made = math.fsum(output)
-        evidence: dict[str, Json] = {
-            "energy": {
-                "quantity": rounded(math.fsum(energy)),
-                "unit": catalog_metric(ENERGY_METRIC).unit,
-            },
-            "kgce": rounded(kgce),
-            "coefficient": coefficient_json(coefficient),
-            "output": {"quantity": rounded(made), "unit": reported.unit},
-            "periods_reported": len(reported.periods),
-            "periods_left_out": left_out,
-        }
-        if not reported.periods:
-            return YearToDate(None, 0, "no output reported", evidence, standard)
-        if made <= 0:
-            why = "zero output" if output else "no reported period has complete energy data"
-            return YearToDate(None, days, why, evidence, standard)
-        return YearToDate(kgce / made, days, None, evidence, standard)
+
+def intensity_year(
+    enterprise: str,
+    figures: Sequence[ProductionRecord],
+    rows: Sequence[MeterDelta],
+    span: tuple[date, date],
+    coefficients: Mapping[Carrier, Coefficient] = GB_T_2589_2020_COEFFICIENTS,
+) -> YearToDate:
+    """An enterprise's energy intensity over ``span`` (``[first, end)``): module docstring. Pure.
+
+    ``rows`` are its meters' daily deltas (``read_deltas(..., daily=True)``), ``figures`` its
+    submitted output.
+    """
+    first, end = span
+    coefficient = coefficients[CARRIER]
+    standard = coefficient.version
+    try:
+        reported = output_total(figures, enterprise, first, end)
+    except MixedUnitsError as exc:
+        return YearToDate(None, 0, str(exc), {}, standard)
+    energy: list[float] = []
+    output: list[float] = []
+    days = left_out = 0
+    for start, stop in reported.periods:
+        duration = day_bounds(stop).start_ms - day_bounds(start).start_ms
+        used = consumption((d for d in rows if d.day and start <= d.day < stop), duration)
+        if not used.complete:
+            left_out += 1
+            continue
+        energy.append(used.quantity)
+        output.append(output_total(figures, enterprise, start, stop).quantity)
+        days += (stop - start).days
+    kgce = to_kgce(math.fsum(energy), CARRIER, coefficients).kgce
+    made = math.fsum(output)
+    evidence: dict[str, Json] = {
+        "energy": {
+            "quantity": rounded(math.fsum(energy)),
+            "unit": catalog_metric(ENERGY_METRIC).unit,
+        },
+        "kgce": rounded(kgce),
+        "coefficient": coefficient_json(coefficient),
+        "output": {"quantity": rounded(made), "unit": reported.unit},
+        "periods_reported": len(reported.periods),
+        "periods_left_out": left_out,
+    }
+    if not reported.periods:
+        return YearToDate(None, 0, "no output reported", evidence, standard)
+    if made <= 0:
+        why = "zero output" if output else "no reported period has complete energy data"
+        return YearToDate(None, days, why, evidence, standard)
+    return YearToDate(kgce / made, days, None, evidence, standard)
 
 
 def subjects(level: str, sites: Iterable[Placement]) -> dict[str, tuple[Where, list[str]]]:

@@ -5,7 +5,7 @@ compared with is in ``docs/rules.md``); numbers agree to a relative 1e-6, so six
 digits are enough to write a mean. Expectations and results are then paired one to one — the
 largest pairing there is, found by augmenting paths, so the order of expectations never
 decides whether a test passes. What is left over: expectations that no result met, and
-``firing`` or ``exceeding`` results that no expectation named.
+``firing``, ``exceeding`` or ``projected_miss`` results that no expectation named.
 """
 
 import math
@@ -18,7 +18,8 @@ from rules.testing.model import ExpectedResult, ExpectedWindow, WindowRef, momen
 from rules.testing.replay import Observed
 
 Expectation = ExpectedResult | ExpectedWindow
-ALERTING = frozenset({"firing", "exceeding"})  # outcomes a test must expect to be given
+# outcomes a test must expect to be given
+ALERTING = frozenset({"firing", "exceeding", "projected_miss"})
 _TOLERANCE = 1e-6
 
 
@@ -223,7 +224,8 @@ def describe(observed: Observed, start_ms: int) -> str:
     """A result as a report prints it: rule, subject, outcome, when, and its figures."""
     r, ev = observed.result, observed.result.evidence
     if observed.at_ms is None:
-        line = f"{r.rule} {r.subject} {ev.get('window_local')}: {r.outcome}"
+        when = ev.get("window_local") or ev.get("local_start") or ev.get("as_of")
+        line = f"{r.rule} {r.subject} {when}: {r.outcome}"
     else:
         line = f"{r.rule} {r.subject} {r.outcome} at {offset_text(observed.at_ms - start_ms)}"
         line += f", start {offset_text(epoch_ms(r.window_start) - start_ms)}"

@@ -4,7 +4,7 @@ Problems come as ``file:line: field: message``, like the rule files' own; a rule
 test that does not load brings its own problem lines. Beyond the shape of the file, loading
 checks what only the rule files can say: that every rule a test names exists, that window
 expectations name window rules of the window's size, that every gateway has a placement, and
-that the test does not need a kind the offline runner cannot evaluate yet.
+that a test expecting an annual target's result gives ``as_of``.
 """
 
 from collections.abc import Iterator, Sequence
@@ -20,10 +20,6 @@ from rules.testing.model import RuleTestCase, RuleTestFile
 from rules.windows import window_rules
 from store.sql import Placement
 from telemetry.yaml_source import YamlSyntaxError, parse
-
-# Kinds whose evaluators read submitted production and a year of data from the stores; the
-# offline runner has no input notation for them yet.
-NOT_YET = frozenset({"energy_intensity", "annual_target"})
 
 Loc = tuple[int | str, ...]
 
@@ -110,11 +106,16 @@ def _problems(loaded: LoadedTests) -> Iterator[tuple[Loc, str]]:
     for n, test in enumerate(loaded.file.tests):
         at: Loc = ("tests", n)
         yield from _gateways(loaded, test, at)
+        yield from _stored(loaded, test, at)
         in_force = set(rules) if test.rules is None else set(test.rules)
         for k, rule_id in enumerate(test.rules or []):
             yield from _named(rules, rule_id, None, (*at, "rules", k))
         for k, result in enumerate(test.expect_results):
-            yield from _named(rules, result.rule, in_force, (*at, "expect_results", k, "rule"))
+            where = (*at, "expect_results", k, "rule")
+            yield from _named(rules, result.rule, in_force, where)
+            rule = rules.get(result.rule)
+            if rule is not None and rule.kind == "annual_target" and test.as_of is None:
+                yield where, f"{rule.id} is an annual_target rule: give the test's as_of"
         for k, window in enumerate(test.expect_windows):
             where = (*at, "expect_windows", k)
             named = list(_named(rules, window.rule, in_force, (*where, "rule")))
@@ -145,19 +146,22 @@ def _gateways(loaded: LoadedTests, test: RuleTestCase, at: Loc) -> Iterator[tupl
             yield (*at, "watch", k), f"{gateway} has no entry in placements"
 
 
+def _stored(loaded: LoadedTests, test: RuleTestCase, at: Loc) -> Iterator[tuple[Loc, str]]:
+    enterprises = {p.enterprise for p in loaded.placements.values()}
+    sites = {p.site for p in loaded.placements.values()}
+    for k, figure in enumerate(test.production):
+        if figure.enterprise not in enterprises:
+            yield (*at, "production", k, "enterprise"), f"{figure.enterprise} has no placed site"
+    for k, daily in enumerate(test.daily):
+        if daily.site not in sites:
+            yield (*at, "daily", k, "site"), f"{daily.site} is not a placed site"
+
+
 def _named(
     rules: dict[str, Rule], rule_id: str, in_force: set[str] | None, loc: Loc
 ) -> Iterator[tuple[Loc, str]]:
     rule = rules.get(rule_id)
     if rule is None:
         yield loc, f"no enabled rule {rule_id!r} in the rule files under test"
-    elif rule.kind in NOT_YET:
-        yield (
-            loc,
-            (
-                f"{rule_id} is an {rule.kind} rule: offline tests of energy_intensity and "
-                "annual_target rules are not supported yet"
-            ),
-        )
     elif in_force is not None and rule_id not in in_force:
         yield loc, f"{rule_id} is not among this test's rules"

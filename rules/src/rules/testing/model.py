@@ -155,6 +155,41 @@ class SeriesSpec(_Strict):
         return self
 
 
+class ProductionSpec(_Strict):
+    """A production figure, as an enterprise would submit it to the SQL store's production table."""
+
+    enterprise: Identifier
+    period: Literal["day", "month"]
+    period_start: date  # a local calendar day; the 1st for a month
+    quantity: Annotated[float, Field(ge=0)]
+    unit: Annotated[str, Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _month_starts_on_the_first(self) -> Self:
+        if self.period == "month" and self.period_start.day != 1:
+            raise ValueError("a month's period_start is its 1st day")
+        return self
+
+
+class DailySpec(_Strict):
+    """A site's valid PM daily values, one a local day from ``start``: what annual targets read.
+
+    Stands for what :func:`rules.annual_means.read_site_days` returns for the site: ``_`` is a
+    day without a valid daily value. Data flags are not allowed: a daily value has none.
+    """
+
+    site: Identifier
+    metric: Literal["pm25", "pm10"]
+    start: date  # the local day of the first value
+    values: Annotated[str, AfterValidator(_checked_series)]
+
+    @model_validator(mode="after")
+    def _no_flags(self) -> Self:
+        if any(s.quality.value != "N" for s in parse_series(self.values)):
+            raise ValueError("daily values carry no data flag: write 40, not M:40")
+        return self
+
+
 class StatusSpec(_Strict):
     """A gateway's status message: its birth (``online``) or last will (``offline``)."""
 
@@ -216,9 +251,14 @@ class RuleTestCase(_Strict):
     status: list[StatusSpec] = []
     watch: list[Identifier] = []  # gateways expected to send, though they have no series
     eval_at: list[Moment] = []
+    production: list[ProductionSpec] = []  # submitted output, for energy_intensity rules
+    daily: list[DailySpec] = []  # sites' PM daily values, for annual_target rules
+    as_of: date | None = None  # annual_target rules: the closed local day the year is judged at
     expect_results: list[ExpectedResult] = []
     expect_windows: list[ExpectedWindow] = []
-    allow_extra: bool = False  # firing or exceeding results nobody expected do not fail
+    allow_extra: bool = (
+        False  # firing, exceeding or projected_miss results nobody expected do not fail
+    )
 
     @model_validator(mode="after")
     def _start_a_reading_may_have(self) -> Self:

@@ -14,6 +14,9 @@
   (:func:`~rules.windows.hourly_mean`, :func:`~rules.windows.daily_mean`,
   :func:`~rules.windows.window_mean_result`, :func:`~rules.windows.aqi_result`), as if closed:
   what the test gives is all the data there is.
+- **Energy intensity and annual targets.** :mod:`rules.testing.stored`: the test's aggregates
+  as the meters' deltas, its ``production`` figures and ``daily`` values as the stores' data,
+  judged with the evaluators' pure core; annual targets only when the test gives ``as_of``.
 """
 
 from collections.abc import Iterable, Sequence
@@ -24,9 +27,10 @@ from rules.files import RuleSet
 from rules.model import Rule, WindowMeanRule
 from rules.stream import StreamEngine
 from rules.stream.episodes import end_ms
-from rules.testing.loading import NOT_YET, LoadedTests
+from rules.testing.loading import LoadedTests
 from rules.testing.model import RuleTestCase, SeriesSpec, moment_ms
 from rules.testing.series import parse_series
+from rules.testing.stored import energy_results, target_results
 from rules.windows import (
     AQI_METRICS,
     InForce,
@@ -78,7 +82,14 @@ def run_case(loaded: LoadedTests, case: RuleTestCase) -> CaseRun:
     ]
     observed = _stream(loaded, case, rule_sets, readings)
     observed += [Observed(r, None) for r in _windows(loaded, case, rule_sets, readings)]
-    skipped = [r.id for s in rule_sets for r in s.rules if r.kind in NOT_YET]
+    placements = list(loaded.placements.values())
+    for evaluate in (energy_results, target_results):
+        observed += [Observed(r, None) for r in evaluate(case, rule_sets, placements, readings)]
+    skipped = (
+        []
+        if case.as_of is not None
+        else [r.id for s in rule_sets for r in s.rules if r.kind == "annual_target"]
+    )
     return CaseRun(start, tuple(observed), tuple(skipped))
 
 

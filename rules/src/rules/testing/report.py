@@ -41,7 +41,7 @@ class FileReport:
     path: Path
     cases: tuple[CaseReport, ...] = ()
     problems: tuple[str, ...] = ()
-    not_evaluated: tuple[str, ...] = ()  # rules in force that the runner cannot evaluate yet
+    not_evaluated: tuple[str, ...] = ()  # annual targets in force in a test without as_of
 
     @property
     def failed(self) -> int:
@@ -127,7 +127,7 @@ def render_text(reports: Sequence[FileReport]) -> str:
         out.add(0, f"{report.path}:")
         if report.not_evaluated:
             skipped = ", ".join(report.not_evaluated)
-            out.add(1, f"note: not evaluated offline (not supported yet): {skipped}")
+            out.add(1, f"note: not evaluated (no as_of given): {skipped}")
         for case in report.cases:
             out.add(1, f"{'PASS' if case.passed else 'FAIL'} {case.name}: {case.summary}")
             for line in case.lines:
@@ -163,7 +163,7 @@ def junit_xml(reports: Sequence[FileReport]) -> bytes:
                 failure.text = "\n".join(each.lines)
         if report.not_evaluated:
             skipped = ", ".join(report.not_evaluated)
-            note = f"not evaluated offline (not supported yet): {skipped}"
+            note = f"not evaluated (no as_of given): {skipped}"
             ET.SubElement(suite, "system-out").text = note
         for key, value in counts.items():
             suite.set(key, str(value))
