@@ -453,3 +453,44 @@ class NotificationDeliveryRow(Base):
     next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime())
     last_error: Mapped[str | None] = mapped_column(Text)
     delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+ACCOUNT_KINDS: Final = "'gateway', 'enterprise', 'service'"
+SERVICE_ROLES: Final = "'ingest', 'rules', 'api', 'monitor'"
+USERNAME_LENGTH: Final = 80  # ``ent@`` + an identifier of at most 64 characters, with room
+
+
+class BrokerAccountRow(Base):
+    """An MQTT account of the broker: who may connect, with which password, on whose behalf.
+
+    A gateway's username is its id, an enterprise's ``ent@<id>``, a service's ``svc-<role>``
+    (see :mod:`store.sql.broker_accounts`); exactly one of ``gateway_id``, ``enterprise_id``
+    and ``role`` is set, the one its ``kind`` names. ``password_hash`` is in Mosquitto's own
+    ``$7$`` format, so the password file is rendered from it without the password. A revoked
+    account keeps its row (who had access, until when) and leaves the generated files.
+    """
+
+    __tablename__ = "broker_accounts"
+    __table_args__ = (
+        CheckConstraint(f"kind IN ({ACCOUNT_KINDS})", name="kind_known"),
+        CheckConstraint(f"role IS NULL OR role IN ({SERVICE_ROLES})", name="role_known"),
+        CheckConstraint(
+            "(kind = 'gateway' AND gateway_id IS NOT NULL AND enterprise_id IS NULL"
+            " AND role IS NULL)"
+            " OR (kind = 'enterprise' AND enterprise_id IS NOT NULL AND gateway_id IS NULL"
+            " AND role IS NULL)"
+            " OR (kind = 'service' AND role IS NOT NULL AND gateway_id IS NULL"
+            " AND enterprise_id IS NULL)",
+            name="owner_matches_kind",
+        ),
+    )
+
+    username: Mapped[str] = mapped_column(String(USERNAME_LENGTH), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(STATE_LENGTH))
+    gateway_id: Mapped[str | None] = mapped_column(ForeignKey("gateways.id"), index=True)
+    enterprise_id: Mapped[str | None] = mapped_column(ForeignKey("enterprises.id"), index=True)
+    role: Mapped[str | None] = mapped_column(String(STATE_LENGTH))
+    password_hash: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    password_set_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
