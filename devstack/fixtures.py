@@ -1,7 +1,8 @@
 """pytest fixtures that start real Mosquitto and InfluxDB servers on free ports.
 
 - ``mosquitto``: a broker of its own for one test.
-- ``mosquitto_factory``: start brokers with options (persistence, passwords, ACLs) in a test.
+- ``mosquitto_factory``: start brokers with options (persistence, passwords, ACLs, a
+  configuration file of the test's own) in a test.
 - ``influx_server``: one InfluxDB for the whole run; it starts in a fraction of a second, but
   a database per test is cheaper still and isolates as well.
 - ``influx``: a fresh, uniquely named database on it, as an :class:`InfluxStore`, dropped after.
@@ -23,7 +24,7 @@ from store.influx import InfluxStore
 class MosquittoFactory(Protocol):
     """Starts a broker with :class:`MosquittoServer`'s options; the fixture stops it."""
 
-    def __call__(
+    def __call__(  # noqa: PLR0913 - the broker's options, all keyword-only
         self,
         *,
         port: int | None = None,
@@ -31,6 +32,7 @@ class MosquittoFactory(Protocol):
         password_file: Path | None = None,
         acl_file: Path | None = None,
         extra_config: str = "",
+        config_file: Path | None = None,
     ) -> MosquittoServer:
         """Start a broker in a folder of its own and return it, already answering."""
         ...
@@ -41,13 +43,14 @@ def mosquitto_factory(tmp_path: Path) -> Iterator[MosquittoFactory]:
     """A callable that starts brokers, each in a folder of its own under ``tmp_path``."""
     started: list[MosquittoServer] = []
 
-    def start(
+    def start(  # noqa: PLR0913 - the broker's options, all keyword-only
         *,
         port: int | None = None,
         persistence: bool = False,
         password_file: Path | None = None,
         acl_file: Path | None = None,
         extra_config: str = "",
+        config_file: Path | None = None,
     ) -> MosquittoServer:
         server = MosquittoServer(
             tmp_path / f"mosquitto-{len(started)}",
@@ -56,6 +59,7 @@ def mosquitto_factory(tmp_path: Path) -> Iterator[MosquittoFactory]:
             password_file=password_file,
             acl_file=acl_file,
             extra_config=extra_config,
+            config_file=config_file,
         )
         started.append(server)
         server.start()

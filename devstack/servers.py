@@ -170,6 +170,8 @@ class MosquittoServer(_ChildServer):
     ``workdir`` across a clean ``stop()``/``restart()``; Mosquitto writes its database at
     shutdown and every ``autosave_interval`` (30 min by default), so ``kill()`` loses what
     changed since. Anonymous clients are allowed unless a ``password_file`` is given.
+    With ``config_file`` the broker runs that file as it is (a configuration rendered
+    elsewhere, which must listen on ``port`` at 127.0.0.1) instead of the generated one.
     """
 
     name = "mosquitto"
@@ -183,6 +185,7 @@ class MosquittoServer(_ChildServer):
         password_file: Path | None = None,
         acl_file: Path | None = None,
         extra_config: str = "",
+        config_file: Path | None = None,
     ) -> None:
         super().__init__(workdir)
         self.host = "127.0.0.1"
@@ -191,6 +194,7 @@ class MosquittoServer(_ChildServer):
         self.password_file = password_file
         self.acl_file = acl_file
         self.extra_config = extra_config
+        self.config_file = config_file
         self.config_path = workdir / "mosquitto.conf"
 
     def config(self) -> str:
@@ -224,8 +228,21 @@ class MosquittoServer(_ChildServer):
         return "\n".join(lines) + "\n"
 
     def _command(self) -> list[str]:
+        if self.config_file is not None:
+            return [find_binary("mosquitto"), "-c", str(self.config_file)]
         self.config_path.write_text(self.config())
         return [find_binary("mosquitto"), "-c", str(self.config_path)]
+
+    @property
+    def pid(self) -> int | None:
+        """The broker's process id while it runs, for a pid file or a signal."""
+        return self._process.pid if self._process is not None and self.running else None
+
+    def reload(self) -> None:
+        """Send SIGHUP: Mosquitto rereads its password and ACL files, keeping its clients."""
+        if self._process is None or not self.running:
+            raise ServerStartError(self.name, "is not running, so it cannot reload")
+        self._process.send_signal(signal.SIGHUP)
 
     def _answers(self) -> bool:
         return _tcp_answers(self.host, self.port)
