@@ -1,4 +1,8 @@
-"""Command line entry point of ``lantian-api``: ``serve`` the API, or ``migrate`` the SQL store."""
+"""Command line entry point of ``lantian-api``: ``serve`` the API, ``migrate`` the SQL store.
+
+The broker's accounts and files (``broker-account``, ``broker-files``) are
+:mod:`api.broker_cli`'s.
+"""
 
 import argparse
 import logging
@@ -6,6 +10,7 @@ from pathlib import Path
 
 import uvicorn
 
+from api import broker_cli
 from api.app import create_app
 from api.settings import ApiSettings, settings_from
 from store.sql import Registry, create_engine_for, migrate
@@ -16,13 +21,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="lantian-api", description=__doc__)
     parser.add_argument("--env-file", type=Path, help="settings file (KEY=value lines)")
     parser.add_argument("--log-level", default="INFO")
-    parser.add_argument("command", choices=["serve", "migrate"], nargs="?", default="serve")
+    commands = parser.add_subparsers(dest="command", metavar="command")
+    commands.add_parser("serve", help="serve the API (the default)")
+    commands.add_parser("migrate", help="bring the SQL store to this code's schema")
+    broker_cli.add_commands(commands)
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request drowns the log
     settings = settings_from(args.env_file)
+    if args.command in broker_cli.COMMANDS:
+        return broker_cli.run(args, settings.sql_url)
     if args.command == "migrate":
         migrate(settings.sql_url)
         return 0
