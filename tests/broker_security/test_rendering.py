@@ -118,7 +118,7 @@ def test_production_conf_settles_security_and_queues():
         "acl_file /mosquitto/config/acl",
         "persistence true",
         "persistence_location /mosquitto/data/",
-        "max_queued_messages 0",
+        "max_queued_messages 10000000",
         "max_inflight_messages 1000",
         "listener 1883",
         "listener 8883",

@@ -7,10 +7,12 @@ paths, and a test keeps the two equal. What it settles, and why:
 - ``per_listener_settings false`` and ``allow_anonymous false``: one set of accounts and ACLs
   for every listener, and no client without a password.
 - ``persistence true``: sessions, subscriptions and queued QoS 1 messages survive a restart.
-- ``max_queued_messages 0`` (no bound) and ``max_queued_bytes 0``: Mosquitto silently drops
-  QoS 1 messages beyond the bound (1000 by default) for a client that is offline or slow, and
-  ingest's persistent session must not lose any while InfluxDB is down; memory is the bound,
-  watched through ``$SYS``.
+- ``max_queued_messages 10000000`` and ``max_queued_bytes 0`` (no byte bound): Mosquitto
+  silently drops QoS 1 messages beyond the bound (1000 by default) for a client that is
+  offline or slow, and ingest's persistent session must not lose any while InfluxDB is down.
+  Ten million batches are a week of a thousand gateways sending one a minute; memory, watched
+  through ``$SYS``, runs out first. Not ``0`` (no bound): Mosquitto 2.0.11 then compares every
+  refused PUBLISH against a bound of zero and drops the sender's connection as over quota.
 - ``max_inflight_messages 1000``: ingest holds each PUBACK until InfluxDB has the batch, so
   the in-flight window bounds its batch size.
 - a plain listener (1883) and, optionally, a TLS listener (8883) with CA, certificate and key.
@@ -56,9 +58,10 @@ _HEADER: Final = (
 )
 
 _QUEUES: Final = (
-    "# Never drop a queued QoS 1 message: ingest's session must get every batch,",
-    "# also after an InfluxDB outage. Memory is the bound; watch $SYS.",
-    "max_queued_messages 0",
+    "# Never drop a queued QoS 1 message: ingest's session must get every batch, also after",
+    "# an InfluxDB outage. Memory runs out before this count does; watch $SYS. Not 0: with",
+    "# no bound, Mosquitto 2.0.11 drops a client's connection after any refused PUBLISH.",
+    "max_queued_messages 10000000",
     "max_queued_bytes 0",
     "# Ingest holds PUBACKs until InfluxDB has the batch: this bounds its batch size.",
     "max_inflight_messages 1000",
