@@ -37,11 +37,13 @@ class Client:
         self.connack: queue.Queue[ReasonCode] = queue.Queue()
         self.subacks: queue.Queue[list[ReasonCode]] = queue.Queue()
         self.messages: queue.Queue[tuple[str, bytes]] = queue.Queue()
+        self.disconnects: queue.Queue[ReasonCode] = queue.Queue()
         self._paho = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=MQTTProtocolVersion.MQTTv5)
         if username is not None:
             self._paho.username_pw_set(username, password)
         self._paho.on_connect = lambda _c, _u, _f, reason, _p: self.connack.put(reason)
         self._paho.on_subscribe = lambda _c, _u, _mid, reasons, _p: self.subacks.put(reasons)
+        self._paho.on_disconnect = lambda _c, _u, _f, reason, _p: self.disconnects.put(reason)
         self._paho.on_message = lambda _c, _u, m: self.messages.put((m.topic, bytes(m.payload)))
         self._paho.connect(broker.host, broker.port)
         self._paho.loop_start()
@@ -220,13 +222,17 @@ def test_rules_reads_telemetry_and_retained_status(connect):
 
 
 def test_revoked_account_is_refused_after_regeneration_and_reload(connect, secured):
-    assert connect("gw-0002").accepted
+    connected = connect("gw-0002")
+    staying = connect("gw-0001")
+    assert connected.accepted
 
     secured.accounts.revoke("gw-0002")
     secured.regenerate()
 
+    connected.disconnects.get(timeout=WAIT_S)  # Mosquitto drops it when it rereads the files
     assert connect("gw-0002").reason.value in {BAD_PASSWORD, NOT_AUTHORISED}
     assert connect("gw-0001").accepted
+    assert staying.disconnects.empty()
 
 
 def test_rotated_password_replaces_the_old_one_after_reload(connect, secured):
