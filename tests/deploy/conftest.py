@@ -11,8 +11,18 @@ from pathlib import Path
 
 import pytest
 import yaml
+from pydantic import BaseModel
+
+from api.settings import ApiSettings
+from ingest.settings import IngestSettings
+from rules.settings import RulesSettings
 
 ROOT = Path(__file__).resolve().parents[2]
+SETTINGS: dict[str, type[BaseModel]] = {
+    "LANTIAN_INGEST_": IngestSettings,
+    "LANTIAN_RULES_": RulesSettings,
+    "LANTIAN_API_": ApiSettings,
+}
 _REFERENCE = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^}]*))?\}")
 
 
@@ -47,6 +57,18 @@ def interpolate(value: str, env: dict[str, str]) -> str:
         return given
 
     return _REFERENCE.sub(replace, value)
+
+
+def accepted_names(model: type[BaseModel], prefix: str) -> set[str]:
+    """Every variable name a settings class reads, nested models joined with ``__``."""
+    names: set[str] = set()
+    for name, field in model.model_fields.items():
+        key = prefix + name.upper()
+        names.add(key)
+        for kind in (field.annotation, *typing.get_args(field.annotation)):
+            if isinstance(kind, type) and issubclass(kind, BaseModel):
+                names |= accepted_names(kind, key + "__")
+    return names
 
 
 def console_scripts() -> dict[str, str]:

@@ -5,37 +5,22 @@ import os
 import re
 import shlex
 import tomllib
-import typing
 from pathlib import Path
 
 import pytest
-from pydantic import BaseModel
-from tests.deploy.conftest import ROOT, console_scripts, interpolate, references
+from tests.deploy.conftest import (
+    ROOT,
+    SETTINGS,
+    accepted_names,
+    console_scripts,
+    interpolate,
+    references,
+)
 
-from api.settings import ApiSettings
 from devstack import fleet
-from ingest.settings import IngestSettings
-from rules.settings import RulesSettings
 
-SETTINGS: dict[str, type[BaseModel]] = {
-    "LANTIAN_INGEST_": IngestSettings,
-    "LANTIAN_RULES_": RulesSettings,
-    "LANTIAN_API_": ApiSettings,
-}
 LANTIAN_SERVICES = ["setup", "ingest", "rules", "api", "fleet"]
 APP = Path("/app")  # where the Dockerfile puts the workspace
-
-
-def accepted_names(model: type[BaseModel], prefix: str) -> set[str]:
-    """Every variable name a settings class reads, nested models joined with ``__``."""
-    names: set[str] = set()
-    for name, field in model.model_fields.items():
-        key = prefix + name.upper()
-        names.add(key)
-        for kind in (field.annotation, *typing.get_args(field.annotation)):
-            if isinstance(kind, type) and issubclass(kind, BaseModel):
-                names |= accepted_names(kind, key + "__")
-    return names
 
 
 def test_the_stack_has_every_part(compose):
