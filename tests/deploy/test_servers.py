@@ -5,12 +5,16 @@ on, an admin, the database, a read-only user); the broker has accounts and an AC
 service leaves them. The services then sign in with the very settings compose hands them.
 """
 
+import getpass
+import socket
 import subprocess
 
 import httpx
 import pytest
+from tests.deploy.conftest import ROOT
 
-from devstack.servers import InfluxServer
+from devstack.processes import wait_until
+from devstack.servers import InfluxServer, free_port
 from ingest.settings import IngestSettings
 from rules.settings import RulesSettings
 from store.errors import InfluxAuthError
@@ -84,6 +88,14 @@ def test_ingest_prepares_the_database_and_the_readers_only_read(
             prepare_retention(influx, retention)
 
 
+def _answers(port):
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
 def _passwd(path, user, password, *, create=False):
     flags = ["-c", "-b"] if create else ["-b"]
     subprocess.run(["mosquitto_passwd", *flags, str(path), user, password], check=True)
@@ -113,3 +125,95 @@ def test_the_broker_health_check_signs_in_as_monitor(
 
     assert health(password) == 0
     assert health("wrong") != 0
+
+
+def _openssl(*args):
+    subprocess.run(["openssl", *args], check=True, capture_output=True)
+
+
+def _certificates(folder):
+    """A private authority and a server certificate for 127.0.0.1, as docs/deploy.md makes them."""
+    folder.mkdir(parents=True, exist_ok=True)
+    ca_key, ca_crt = folder / "ca.key", folder / "ca.crt"
+    _openssl(
+        *("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=Test CA"),
+        *("-keyout", str(ca_key), "-out", str(ca_crt)),
+    )
+    _openssl(
+        *("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1"),
+        *("-keyout", str(folder / "server.key"), "-out", str(folder / "server.csr")),
+    )
+    extensions = folder / "san.cnf"
+    extensions.write_text("subjectAltName=IP:127.0.0.1\n")
+    _openssl(
+        *("x509", "-req", "-in", str(folder / "server.csr"), "-CA", str(ca_crt)),
+        *("-CAkey", str(ca_key), "-CAcreateserial", "-days", "2"),
+        *("-extfile", str(extensions), "-out", str(folder / "server.crt")),
+    )
+
+
+def _local_config(text, root, ports):
+    """The committed mosquitto.conf with the container's paths under ``root`` and free ports."""
+    lines = [f"user {getpass.getuser()}"]
+    for line in text.splitlines():
+        words = line.split()
+        if not words or words[0].startswith("#") or words[0] in {"user", "log_dest"}:
+            continue
+        if words[0] == "listener":
+            ports[words[1]] = free_port()
+            words[1:] = [str(ports[words[1]]), "127.0.0.1"]
+        lines.append(" ".join(words).replace("/mosquitto/", f"{root}/"))
+    lines.append(f"log_dest file {root}/mosquitto.log")
+    return "\n".join(lines) + "\n"
+
+
+def test_the_committed_broker_config_runs_with_the_generated_files(tmp_path, compose, environment):
+    """Mosquitto with deploy/mosquitto/mosquitto.conf, files where compose mounts them."""
+    root = tmp_path / "mosquitto"
+    for folder in ("config", "data"):
+        (root / folder).mkdir(parents=True)
+    _certificates(root / "certs")
+    password = environment["mosquitto"]["MQTT_MONITOR_PASSWORD"]
+    _passwd(root / "config" / "passwords", "monitor", password, create=True)
+    (root / "config" / "acl").write_text("user monitor\ntopic read lantian/#\n")
+    committed = ROOT / "deploy" / "mosquitto" / "mosquitto.conf"
+    ports: dict[str, int] = {}
+    config = root / "mosquitto.conf"
+    config.write_text(_local_config(committed.read_text(encoding="utf-8"), root, ports))
+    assert "1883" in ports
+    broker = subprocess.Popen(["mosquitto", "-c", str(config)], stderr=subprocess.PIPE)
+    try:
+        started = wait_until(lambda: _answers(ports["1883"]), timeout_s=10)
+        log = root / "mosquitto.log"
+        assert started, log.read_text() if log.exists() else broker.stderr
+        check = compose["services"]["mosquitto"]["healthcheck"]["test"][1]
+        check = check.replace("$$", "$").replace("-p 1883", f"-p {ports['1883']}")
+        env = {"MQTT_MONITOR_PASSWORD": password, "PATH": "/usr/bin:/bin"}
+        assert subprocess.run(["sh", "-c", check], env=env, timeout=30, check=False).returncode == 0
+        if "8883" in ports:  # the TLS listener, with the certificates of docs/deploy.md
+            tls = subprocess.run(
+                [
+                    "mosquitto_sub",
+                    "-h",
+                    "127.0.0.1",
+                    "-p",
+                    str(ports["8883"]),
+                    "--cafile",
+                    str(root / "certs" / "ca.crt"),
+                    "-u",
+                    "monitor",
+                    "-P",
+                    password,
+                    "-t",
+                    "lantian/v1/gw/+/status",
+                    "-E",
+                    "-W",
+                    "5",
+                ],
+                timeout=30,
+                check=False,
+            )
+            assert tls.returncode == 0
+    finally:
+        broker.terminate()
+        broker.wait(timeout=10)
