@@ -36,11 +36,6 @@ COPY rules/ rules/
 COPY api/ api/
 COPY dashboards/ dashboards/
 RUN uv sync --all-packages --locked --no-dev --no-editable
-# The PostgreSQL driver (psycopg 3, store/src/store/sql/engine.py) is locked in the dev group
-# only; install exactly the locked version, so the SQL store can be PostgreSQL.
-RUN uv export --locked --only-group dev --no-emit-project --no-hashes \
-        | grep -E '^psycopg(-binary)?==' > postgresql.txt \
-    && uv pip install --python /app/.venv/bin/python --no-deps -r postgresql.txt
 
 # --- runtime: the environment, the rule examples and the simulated city --------------------
 FROM python:3.11-slim AS runtime

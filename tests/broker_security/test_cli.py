@@ -94,7 +94,7 @@ def test_revoke_then_broker_files_leave_the_account_out(cli, tmp_path):
     status, out, _err = cli("broker-account", "revoke", "gw-0001")
     assert (status, out) == (0, "revoked gw-0001; run broker-files to apply\n")
 
-    status, out, _err = cli("broker-files", "--out", str(tmp_path / "broker"), "--no-tls")
+    status, out, _err = cli("broker-files", "--out", str(tmp_path / "broker"))
     assert status == 0
     assert "for 1 accounts" in out
     passwords = (tmp_path / "broker" / "passwords").read_text()

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from store.broker import (
+    PRODUCTION_TLS,
     AccountKind,
     BrokerAccount,
     BrokerAccounts,
@@ -23,6 +24,7 @@ from store.broker import (
 
 T0 = datetime(2026, 11, 29, 8, 0, tzinfo=UTC)
 DEPLOYED_CONF = Path(__file__).parents[2] / "deploy" / "mosquitto" / "mosquitto.conf"
+DEPLOYED_TLS_CONF = DEPLOYED_CONF.with_name("mosquitto-tls.conf")
 
 
 def account(username, kind, owner, *, revoked=False):
@@ -104,12 +106,13 @@ def test_a_username_that_would_break_a_line_is_refused(username):
         render_password_file([account(username, AccountKind.SERVICE, "api")])
 
 
-def test_committed_production_conf_is_what_the_code_renders():
+def test_committed_production_confs_are_what_the_code_renders():
     assert DEPLOYED_CONF.read_text() == render_mosquitto_conf()
+    assert DEPLOYED_TLS_CONF.read_text() == render_mosquitto_conf(PRODUCTION_TLS)
 
 
 def test_production_conf_settles_security_and_queues():
-    lines = render_mosquitto_conf().splitlines()
+    lines = render_mosquitto_conf(PRODUCTION_TLS).splitlines()
 
     for line in [
         "per_listener_settings false",
@@ -133,7 +136,7 @@ def test_production_conf_settles_security_and_queues():
 def test_conf_without_tls_has_only_the_plain_listener():
     from store.broker import PRODUCTION  # noqa: PLC0415 - beside its one use
 
-    text = render_mosquitto_conf(replace(PRODUCTION, tls=None, bind_address="127.0.0.1"))
+    text = render_mosquitto_conf(replace(PRODUCTION, bind_address="127.0.0.1"))
 
     assert "listener 1883 127.0.0.1" in text.splitlines()
     assert "8883" not in text
@@ -213,3 +216,19 @@ def test_reload_of_a_process_that_is_gone_says_so(tmp_path):
 
     with pytest.raises(BrokerReloadError, match=f"no process {pid} runs"):
         reload_broker(pid_file)
+
+
+def test_single_server_conf_names_debians_places_and_a_pid_file():
+    from store.broker import SINGLE_SERVER  # noqa: PLC0415 - beside its one use
+
+    lines = render_mosquitto_conf(SINGLE_SERVER).splitlines()
+
+    for line in [
+        "password_file /etc/mosquitto/lantian/passwords",
+        "acl_file /etc/mosquitto/lantian/acl",
+        "persistence_location /var/lib/mosquitto/",
+        "log_dest syslog",
+        "pid_file /run/mosquitto/mosquitto.pid",
+    ]:
+        assert line in lines
+    assert not any(line.startswith("pid_file") for line in render_mosquitto_conf().splitlines())

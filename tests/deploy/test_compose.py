@@ -180,7 +180,8 @@ def test_the_broker_gets_the_committed_config_and_the_generated_files_at_their_p
         interpolate(v, env_example).split(":") for v in mosquitto["volumes"] if isinstance(v, str)
     ]
     short = {mount[1]: mount[0] for mount in mounts}
-    assert short["/mosquitto/config/mosquitto.conf"] == "./deploy/mosquitto/mosquitto.conf"
+    assert short["/mosquitto/config/mosquitto.conf"] == env_example["MQTT_CONF"]
+    assert env_example["MQTT_CONF"] == "./deploy/mosquitto/mosquitto.conf"
     assert short["/mosquitto/data"] == "mosquitto-data"
     assert short["/mosquitto/certs"] == env_example["MQTT_CERTS_DIR"]
     long = {v["target"]: v for v in mosquitto["volumes"] if isinstance(v, dict)}

@@ -10,9 +10,11 @@ import pytest
 
 from devstack.city import CITY
 from devstack.fleet import CredentialError, gateway_password, main, register_city, sites
+from store.broker import issue_gateway_account, issue_service_account, write_broker_files
 from store.sql import Registry, create_engine_for
 
 FLEET = [sys.executable, "-m", "devstack.fleet"]
+MONITOR_PASSWORD = "monitor-password-0123456789"  # noqa: S105 - a test's own broker
 
 
 def test_the_password_is_the_last_word_the_issuing_command_printed(tmp_path):
@@ -83,20 +85,21 @@ def test_without_its_password_file_the_fleet_names_it_and_starts_nothing(tmp_pat
 
 @pytest.mark.integration
 def test_a_gateway_signed_in_with_its_own_account_publishes_its_telemetry(
-    tmp_path, mosquitto_factory
+    tmp_path, sqlite_url, mosquitto_factory
 ):
-    passwords = tmp_path / "passwords"
-    subprocess.run(["mosquitto_passwd", "-c", "-b", str(passwords), "gw-0001", "gw-pw"], check=True)
-    subprocess.run(["mosquitto_passwd", "-b", str(passwords), "monitor", "mon-pw"], check=True)
-    acl = tmp_path / "acl"
-    acl.write_text(
-        "user monitor\ntopic read lantian/#\n\n"
-        "user gw-0001\ntopic readwrite lantian/v1/gw/gw-0001/#\n"
-    )
-    broker = mosquitto_factory(password_file=passwords, acl_file=acl)
+    engine = create_engine_for(sqlite_url)
+    register_city(Registry(engine), CITY[:1])
     credentials = tmp_path / "credentials"
     credentials.mkdir()
-    (credentials / "gw-0001").write_text("gw-pw\n")
+    issued = issue_gateway_account(engine, "gw-0001")
+    # what `lantian-api broker-account issue gateway gw-0001` prints, as the setup service keeps it
+    (credentials / "gw-0001").write_text(
+        f"username {issued.username}\npassword {issued.password}\n"
+    )
+    issue_service_account(engine, "monitor", password=MONITOR_PASSWORD)
+    files = write_broker_files(engine, tmp_path / "broker")
+    engine.dispose()
+    broker = mosquitto_factory(password_file=files.password_file, acl_file=files.acl_file)
     watch = subprocess.Popen(
         [
             "mosquitto_sub",
@@ -105,9 +108,9 @@ def test_a_gateway_signed_in_with_its_own_account_publishes_its_telemetry(
             "-p",
             str(broker.port),
             "-u",
-            "monitor",
+            "svc-monitor",
             "-P",
-            "mon-pw",
+            MONITOR_PASSWORD,
             "-t",
             "lantian/v1/gw/gw-0001/telemetry",
             "-C",

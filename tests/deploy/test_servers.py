@@ -17,10 +17,14 @@ from devstack.processes import wait_until
 from devstack.servers import InfluxServer, free_port
 from ingest.settings import IngestSettings
 from rules.settings import RulesSettings
+from store.broker import issue_service_account, write_broker_files
 from store.errors import InfluxAuthError
 from store.rollups import Retention, prepare_retention
+from store.sql import create_engine_for
 
 pytestmark = pytest.mark.integration
+
+MONITOR_PASSWORD = "monitor-password-0123456789"  # noqa: S105 - a test's own broker
 
 
 def _as_in_compose(monkeypatch, environment, service, **local):
@@ -96,20 +100,22 @@ def _answers(port):
         return False
 
 
-def _passwd(path, user, password, *, create=False):
-    flags = ["-c", "-b"] if create else ["-b"]
-    subprocess.run(["mosquitto_passwd", *flags, str(path), user, password], check=True)
+def _broker_files(sql_url, folder, monitor_password):
+    """The password and ACL files as the setup service writes them, with the monitor account."""
+    engine = create_engine_for(sql_url)
+    try:
+        issue_service_account(engine, "monitor", password=monitor_password)
+        return write_broker_files(engine, folder)
+    finally:
+        engine.dispose()
 
 
 def test_the_broker_health_check_signs_in_as_monitor(
-    tmp_path, mosquitto_factory, compose, environment
+    tmp_path, sqlite_url, mosquitto_factory, compose
 ):
-    password = environment["mosquitto"]["MQTT_MONITOR_PASSWORD"]
-    passwords = tmp_path / "passwords"
-    _passwd(passwords, "monitor", password, create=True)
-    acl = tmp_path / "acl"
-    acl.write_text("user monitor\ntopic read lantian/#\n")
-    broker = mosquitto_factory(password_file=passwords, acl_file=acl)
+    password = MONITOR_PASSWORD  # .env.example's placeholder is too weak to be issued
+    files = _broker_files(sqlite_url, tmp_path / "broker", password)
+    broker = mosquitto_factory(password_file=files.password_file, acl_file=files.acl_file)
     kind, check = compose["services"]["mosquitto"]["healthcheck"]["test"]
     assert kind == "CMD-SHELL"
     check = check.replace("$$", "$").replace("-p 1883", f"-p {broker.port}")
@@ -167,16 +173,17 @@ def _local_config(text, root, ports):
     return "\n".join(lines) + "\n"
 
 
-def test_the_committed_broker_config_runs_with_the_generated_files(tmp_path, compose, environment):
-    """Mosquitto with deploy/mosquitto/mosquitto.conf, files where compose mounts them."""
+@pytest.mark.parametrize("conf", ["mosquitto.conf", "mosquitto-tls.conf"])
+def test_the_committed_broker_config_runs_with_the_generated_files(
+    tmp_path, sqlite_url, compose, conf
+):
+    """Mosquitto with a committed deploy/mosquitto conf, files where compose mounts them."""
     root = tmp_path / "mosquitto"
-    for folder in ("config", "data"):
-        (root / folder).mkdir(parents=True)
+    (root / "data").mkdir(parents=True)
     _certificates(root / "certs")
-    password = environment["mosquitto"]["MQTT_MONITOR_PASSWORD"]
-    _passwd(root / "config" / "passwords", "monitor", password, create=True)
-    (root / "config" / "acl").write_text("user monitor\ntopic read lantian/#\n")
-    committed = ROOT / "deploy" / "mosquitto" / "mosquitto.conf"
+    password = MONITOR_PASSWORD  # .env.example's placeholder is too weak to be issued
+    _broker_files(sqlite_url, root / "config", password)
+    committed = ROOT / "deploy" / "mosquitto" / conf
     ports: dict[str, int] = {}
     config = root / "mosquitto.conf"
     config.write_text(_local_config(committed.read_text(encoding="utf-8"), root, ports))
@@ -190,6 +197,7 @@ def test_the_committed_broker_config_runs_with_the_generated_files(tmp_path, com
         check = check.replace("$$", "$").replace("-p 1883", f"-p {ports['1883']}")
         env = {"MQTT_MONITOR_PASSWORD": password, "PATH": "/usr/bin:/bin"}
         assert subprocess.run(["sh", "-c", check], env=env, timeout=30, check=False).returncode == 0
+        assert ("8883" in ports) == (conf == "mosquitto-tls.conf")
         if "8883" in ports:  # the TLS listener, with the certificates of docs/deploy.md
             tls = subprocess.run(
                 [
@@ -201,7 +209,7 @@ def test_the_committed_broker_config_runs_with_the_generated_files(tmp_path, com
                     "--cafile",
                     str(root / "certs" / "ca.crt"),
                     "-u",
-                    "monitor",
+                    "svc-monitor",
                     "-P",
                     password,
                     "-t",

@@ -5,7 +5,7 @@
 - ``broker-account issue service ROLE [--password-env VAR]``: a service's (ingest, rules, api,
   monitor), with the password taken from ``VAR`` when given (at least 16 characters).
 - ``broker-account revoke USERNAME``: revoke an account.
-- ``broker-files --out DIR [--reload-pid FILE] [--no-tls]``: write ``passwords``, ``acl`` and
+- ``broker-files --out DIR [--reload-pid FILE] [--tls]``: write ``passwords``, ``acl`` and
   ``mosquitto.conf`` into ``DIR``, then send SIGHUP to the broker whose pid ``FILE`` holds.
 
 An issued password is printed once, on standard output, and kept nowhere; run
@@ -23,6 +23,8 @@ from sqlalchemy import Engine
 
 from store.broker import (
     PRODUCTION,
+    PRODUCTION_TLS,
+    SINGLE_SERVER,
     BrokerAccounts,
     BrokerReloadError,
     Credential,
@@ -58,7 +60,15 @@ def add_commands(commands: "argparse._SubParsersAction[argparse.ArgumentParser]"
     files.add_argument(
         "--reload-pid", type=Path, metavar="FILE", help="send SIGHUP to the pid in FILE after"
     )
-    files.add_argument("--no-tls", action="store_true", help="leave out the TLS listener")
+    files.add_argument(
+        "--tls", action="store_true", help="add the TLS listener (certificates in /mosquitto/certs)"
+    )
+    files.add_argument(
+        "--layout",
+        choices=["container", "single-server"],
+        default="container",
+        help="where mosquitto.conf says the files are: the image's paths or Debian's",
+    )
 
 
 def run(args: argparse.Namespace, sql_url: str) -> int:
@@ -108,7 +118,9 @@ def _password_from(variable: str | None) -> str | None:
 
 
 def _write_files(engine: Engine, args: argparse.Namespace) -> None:
-    conf = replace(PRODUCTION, tls=None) if args.no_tls else PRODUCTION
+    conf = SINGLE_SERVER if args.layout == "single-server" else PRODUCTION
+    if args.tls:
+        conf = replace(conf, tls=PRODUCTION_TLS.tls)
     written = write_broker_files(engine, args.out, args.reload_pid, conf=conf)
     reloaded = f"; sent SIGHUP to {written.reloaded_pid}" if written.reloaded_pid else ""
     print(  # noqa: T201

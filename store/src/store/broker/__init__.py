@@ -31,7 +31,14 @@ from store.broker.accounts import (
     service_username,
 )
 from store.broker.acl import grants, render_acl, render_password_file
-from store.broker.conf import PRODUCTION, BrokerConf, TlsListener, render_mosquitto_conf
+from store.broker.conf import (
+    PRODUCTION,
+    PRODUCTION_TLS,
+    SINGLE_SERVER,
+    BrokerConf,
+    TlsListener,
+    render_mosquitto_conf,
+)
 from store.broker.files import (
     BrokerFiles,
     BrokerReloadError,
@@ -84,6 +91,8 @@ def _engine_of(session: Session) -> Engine:
 __all__ = [
     "MIN_PASSWORD_LENGTH",
     "PRODUCTION",
+    "PRODUCTION_TLS",
+    "SINGLE_SERVER",
     "AccountKind",
     "BrokerAccount",
     "BrokerAccountError",
