@@ -6,7 +6,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from fastapi import FastAPI, Request, status
 from fastapi.responses import JSONResponse
 
-from api.routes import completeness, health, readings, series
+from api.routes import completeness, health, readings, reports, series
 from api.settings import ApiSettings
 from store.errors import InfluxQueryError, InfluxUnavailableError
 from store.influx import InfluxStore
@@ -42,6 +42,7 @@ def create_app(
     app.include_router(readings.router, prefix="/v1")
     app.include_router(series.router, prefix="/v1")
     app.include_router(completeness.router, prefix="/v1")
+    app.include_router(reports.router, prefix="/v1")
     return app
 
 

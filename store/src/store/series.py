@@ -217,3 +217,40 @@ def _counts(result: Iterable[Series]) -> list[MinuteCount]:
 def _number(value: object) -> float | None:
     # JSON answers drop ".0", so a float field may come back as an int (see store.influxql).
     return None if value is None else float(value)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True, slots=True)
+class DayTotal:
+    """The sum of a ``*_delta`` metric over one Asia/Shanghai calendar day."""
+
+    day_ts: int  # the day's first instant, UTC epoch ms (16:00 UTC the day before)
+    quantity: float
+
+
+def enterprise_daily_totals(
+    influx: InfluxStore, *, enterprise: str, metric_id: str, start_ms: int, end_ms: int
+) -> list[DayTotal]:
+    """Per local day, the ``hour`` rollup's ``sum`` of the enterprise's gateway aggregates.
+
+    A ``*_delta`` metric's ``sum`` is the amount used in the hour (docs/data-model.md); raw
+    samples are left out so a meter sending both is not counted twice. Days are
+    ``GROUP BY time(1d, 16h)`` buckets: Asia/Shanghai midnights are 16:00 UTC (UTC+8, no
+    daylight saving since 1991). Days without data are absent.
+    """
+    source = f"{quote_identifier(HOUR_POLICY)}.{quote_identifier(metric(metric_id).id)}"
+    influxql = (
+        f'SELECT sum("sum") AS "quantity" FROM {source}'  # noqa: S608 - checked, quoted
+        ' WHERE "enterprise" = $enterprise AND "interval" != \'raw\''
+        " AND time >= $start AND time < $end GROUP BY time(1d, 16h) fill(none)"
+    )
+    params: dict[str, ParamValue] = {
+        "enterprise": enterprise,
+        "start": start_ms * _NS_PER_MS,
+        "end": end_ms * _NS_PER_MS,
+    }
+    return [
+        DayTotal(int(row["time"]), float(row["quantity"]))
+        for series in influx.query(influxql, params=params)
+        for row in series.rows()
+        if row["quantity"] is not None
+    ]
