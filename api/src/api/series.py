@@ -107,50 +107,34 @@ def resolution_series(  # noqa: PLR0913 - keyword-only fields of one request
         metric_id=metric_id,
         start_ms=start_ms,
         end_ms=end_ms,
+        statistic=aggregate.value,
         device=device,
     )
     if resolution is Resolution.DAY:
-        points = daily_points(points)
-    return [
-        SeriesPoint(ts=p.ts, value=_pick(aggregate, p.mean, p.min, p.max), count=p.count)
-        for p in points
-    ]
+        points = daily_points(points, aggregate)
+    return [SeriesPoint(ts=p.ts, value=p.value, count=p.count) for p in points]
 
 
-def daily_points(hourly: list[PeriodPoint]) -> list[PeriodPoint]:
+def daily_points(hourly: list[PeriodPoint], aggregate: Aggregate) -> list[PeriodPoint]:
     """Hourly points resampled into Asia/Shanghai calendar days (GB 3095-2012 daily mean).
 
-    A day's mean is the mean of its hourly means; days without any hour are left out.
+    A day's mean is the mean of its hourly means, its min and max the hours' extremes, its
+    count the hours' sum; days without any hour are left out.
     """
     if not hourly:
         return []
     index = pd.to_datetime([p.ts for p in hourly], unit="ms", utc=True).tz_convert(REGULATORY_ZONE)
     frame = pd.DataFrame(
-        {
-            "mean": [p.mean for p in hourly],
-            "min": [p.min for p in hourly],
-            "max": [p.max for p in hourly],
-            "count": [p.count for p in hourly],
-            "sum": [p.sum for p in hourly],
-        },
+        {"value": [p.value for p in hourly], "count": [p.count for p in hourly]},
         index=index,
         dtype="float64",
     )
-    by_day = frame.resample("1D")
-    days = by_day.agg({"mean": "mean", "min": "min", "max": "max", "count": "sum"})
-    days["sum"] = by_day["sum"].sum(min_count=1)  # no sums at all is none, not 0
-    days = days[days["mean"].notna()]
+    days = frame.resample("1D").agg({"value": aggregate.value, "count": "sum"})
+    days = days[days["value"].notna()]
     starts = [round(moment.timestamp() * 1000) for moment in days.index]
     return [
-        PeriodPoint(
-            ts=int(ts),
-            mean=float(row["mean"]),
-            min=_optional(row["min"]),
-            max=_optional(row["max"]),
-            count=int(row["count"]),
-            sum=_optional(row["sum"]),
-        )
-        for ts, (_, row) in zip(starts, days.iterrows(), strict=True)
+        PeriodPoint(ts=ts, value=float(value), count=int(count))
+        for ts, value, count in zip(starts, days["value"], days["count"], strict=True)
     ]
 
 
@@ -160,8 +144,3 @@ def _pick(aggregate: Aggregate, mean: float, low: float | None, high: float | No
     if aggregate is Aggregate.MAX:
         return mean if high is None else high
     return mean
-
-
-def _optional(value: object) -> float | None:
-    number = float(value)  # type: ignore[arg-type]
-    return None if pd.isna(number) else number

@@ -21,22 +21,27 @@ _PERIODS = {MINUTE_POLICY: "1m", HOUR_POLICY: "1h"}
 
 @dataclass(frozen=True, slots=True)
 class PeriodPoint:
-    """One clock period of a site's metric, every series (device, quality) together.
+    """One clock period of a site's metric, every series (device, data flag) together.
 
     Attributes:
         ts: start of the period, UTC epoch ms.
-        mean: mean of the stored periods' means (each device's period weighs the same).
-        min, max: extremes of the samples; None when the rollups hold none (``*_delta``).
+        value: the statistic asked for (see :data:`STATISTICS`).
         count: device samples behind the period.
-        sum: sum of the values (a ``*_delta`` metric's consumption in the period).
     """
 
     ts: int
-    mean: float
-    min: float | None
-    max: float | None
+    value: float
     count: int
-    sum: float | None
+
+
+# What each statistic selects. ``mean`` is the mean of the stored periods' means (each
+# device's period weighs the same); ``min`` and ``max`` the samples' extremes, or the values'
+# when the rollups hold none (a ``*_delta`` metric's aggregates have no min and max).
+STATISTICS = {
+    "mean": 'mean("value") AS "value"',
+    "min": 'min("min") AS "value", min("value") AS "fallback"',
+    "max": 'max("max") AS "value", max("value") AS "fallback"',
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,18 +83,24 @@ def period_series(  # noqa: PLR0913 - keyword-only fields of one query
     metric_id: str,
     start_ms: int,
     end_ms: int,
+    statistic: str = "mean",
     device: str | None = None,
 ) -> list[PeriodPoint]:
     """One point per period (a minute or an hour, as ``policy`` holds) with data, oldest first.
 
+    Only the statistic asked for is computed: each aggregate InfluxDB adds to the statement
+    costs about as much as the first.
+
     Raises:
-        ValueError: ``policy`` is not ``minute`` or ``hour``.
+        ValueError: ``policy`` is not ``minute`` or ``hour``, or an unknown ``statistic``.
         UnknownMetricError: ``metric_id`` is not in the catalog.
     """
     if policy not in _PERIODS:
         raise ValueError(f"period series come from {sorted(_PERIODS)}, not {policy!r}")
+    if statistic not in STATISTICS:
+        raise ValueError(f"statistic is one of {sorted(STATISTICS)}, not {statistic!r}")
     source = f"{quote_identifier(policy)}.{quote_identifier(metric(metric_id).id)}"
-    params: dict[str, str | int] = {
+    params: dict[str, ParamValue] = {
         "site": site,
         "start": start_ms * _NS_PER_MS,
         "end": end_ms * _NS_PER_MS,
@@ -99,27 +110,17 @@ def period_series(  # noqa: PLR0913 - keyword-only fields of one query
         device_clause = ' AND "device" = $device'
         params["device"] = device
     influxql = (
-        'SELECT mean("value") AS "mean", min("min") AS "min", max("max") AS "max",'  # noqa: S608 - checked, quoted identifiers
-        ' min("value") AS "min_value", max("value") AS "max_value",'
-        ' sum("count") AS "count", sum("sum") AS "sum"'
-        f" FROM {source}"
+        f'SELECT {STATISTICS[statistic]}, sum("count") AS "count" FROM {source}'  # noqa: S608 - checked, quoted
         f' WHERE "site" = $site AND time >= $start AND time < $end{device_clause}'
         f" GROUP BY time({_PERIODS[policy]}) fill(none)"
     )
-    return [
-        PeriodPoint(
-            ts=int(row["time"]),
-            mean=float(row["mean"]),
-            # A rollup of aggregates without min and max still has the values' extremes.
-            min=_number(row["min"] if row["min"] is not None else row["min_value"]),
-            max=_number(row["max"] if row["max"] is not None else row["max_value"]),
-            count=int(row["count"] or 0),
-            sum=_number(row["sum"]),
-        )
-        for series in influx.query(influxql, params=params)
-        for row in series.rows()
-        if row["mean"] is not None
-    ]
+    points = []
+    for series in influx.query(influxql, params=params):
+        for row in series.rows():
+            value = row["value"] if row["value"] is not None else row.get("fallback")
+            if value is not None:
+                points.append(PeriodPoint(int(row["time"]), float(value), int(row["count"] or 0)))
+    return points
 
 
 def latest_values(influx: InfluxStore, *, site: str, since_ms: int) -> list[LatestValue]:
