@@ -186,3 +186,19 @@ def test_completeness_refuses_unknown_gateways_and_reversed_days(api):
     assert unknown.status_code == 404
     assert unknown.json() == {"detail": "no gateway 'gw-nowhere'"}
     assert reversed_days.status_code == 422
+
+
+def test_today_expects_only_the_minutes_begun_so_far(api, rolled):
+    before = datetime.now(UTC)
+    now_ms = int(before.timestamp() * 1000) // MINUTE_MS * MINUTE_MS
+    store(rolled, HENGTONG, minutes(now_ms - 10 * MINUTE_MS, 10, 20.0))
+
+    response = api.get(f"/v1/gateways/{HENGTONG.gateway}/completeness")
+    after = datetime.now(UTC)
+
+    [*_, today] = response.json()["days"]
+    assert len(response.json()["days"]) == 7
+    midnight = datetime.fromisoformat(today["day"] + "T00:00+08:00")
+    begun = [-(-(moment - midnight).total_seconds() // 60) for moment in (before, after)]
+    assert begun[0] <= today["expected"] <= begun[1]
+    assert today["received"] == 10 or now_ms - 10 * MINUTE_MS < int(midnight.timestamp() * 1000)

@@ -4,7 +4,7 @@ The steps, each from :mod:`standards`:
 
 1. **one value per minute**: the mean of the minute's rollup points whose HJ 212-2017 flag
    may enter a mean (``standards.flags``: N, T; a T makes it a lower bound); a minute with
-   only excluded flags counts as excluded under the first of them;
+   only excluded flags counts as excluded under the first of them A-Z;
 2. **hourly mean** of each Asia/Shanghai clock hour: ``standards.window_mean`` with
    GB 3095-2012 Table 4's rule, at least 45 minute values of 60;
 3. **daily mean** of each calendar day: the mean of the day's valid hourly means, valid with
@@ -49,7 +49,7 @@ class SiteWindow:
 
 
 def minute_values(rows: Iterable[QualityMinute]) -> dict[int, tuple[float, str]]:
-    """One (value, flag) per minute: the included flags' mean, else the first excluded flag."""
+    """One (value, flag) per minute: the included flags' mean, else the first excluded flag A-Z."""
     by_minute: dict[int, list[QualityMinute]] = defaultdict(list)
     for row in rows:
         by_minute[row.ts].append(row)
@@ -60,7 +60,8 @@ def minute_values(rows: Iterable[QualityMinute]) -> dict[int, tuple[float, str]]
             flag = OVER_RANGE if any(r.quality == OVER_RANGE for r in included) else "N"
             values[ts] = (sum(r.value for r in included) / len(included), flag)
         else:
-            values[ts] = (group[0].value, min(r.quality for r in group))
+            first = min(group, key=lambda r: r.quality)  # the value is never used, only counted
+            values[ts] = (first.value, first.quality)
     return values
 
 
