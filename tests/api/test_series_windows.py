@@ -4,7 +4,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from api.air import daily_mean, hourly_means, minute_values
+from api.air import by_hour, daily_mean, hourly_means, minute_values
 from api.series import Aggregate, Resolution, aligned_window, daily_points
 from standards.windows import hours_of_day
 from store.series import PeriodPoint, QualityMinute
@@ -73,7 +73,7 @@ def test_hourly_and_daily_means_follow_gb_3095_table_4():
     # GB 3095-2012 Table 4: 45 minute values make an hour, 20 hourly values a day.
     minutes = {MIDNIGHT + n * 60_000: (10.0, "N") for n in range(20 * 60)}
     minutes |= {MIDNIGHT + 20 * HOUR_MS + n * 60_000: (40.0, "N") for n in range(44)}
-    hours = hourly_means(minutes, hours_of_day(date(2026, 11, 10)))
+    hours = hourly_means(by_hour(minutes), hours_of_day(date(2026, 11, 10)))
 
     assert [h.valid for h in hours] == [True] * 20 + [False] * 4
     assert hours[20].count == 44

@@ -65,14 +65,19 @@ def minute_values(rows: Iterable[QualityMinute]) -> dict[int, tuple[float, str]]
     return values
 
 
+def by_hour(minutes: Mapping[int, tuple[float, str]]) -> dict[int, list[tuple[float, str]]]:
+    """Minute values grouped by the start of their clock hour (whole UTC hours in UTC+8)."""
+    grouped: dict[int, list[tuple[float, str]]] = defaultdict(list)
+    for ts, value in minutes.items():
+        grouped[ts // _HOUR_MS * _HOUR_MS].append(value)
+    return grouped
+
+
 def hourly_means(
-    minutes: Mapping[int, tuple[float, str]], hours: Sequence[Window]
+    minutes_by_hour: Mapping[int, list[tuple[float, str]]], hours: Sequence[Window]
 ) -> list[WindowResult]:
     """Each clock hour's mean of its minute values (GB 3095-2012 Table 4: 45 of 60)."""
-    by_hour: dict[int, list[tuple[float, str]]] = defaultdict(list)
-    for ts, value in minutes.items():
-        by_hour[ts // _HOUR_MS * _HOUR_MS].append(value)  # clock hours start on whole UTC hours
-    return [window_mean(by_hour.get(hour.start_ms, []), HOURLY_MEAN) for hour in hours]
+    return [window_mean(minutes_by_hour.get(hour.start_ms, []), HOURLY_MEAN) for hour in hours]
 
 
 def daily_mean(hours: Sequence[WindowResult]) -> WindowResult:
@@ -107,8 +112,12 @@ def site_days(
         return [], []
     start_ms, end_ms = day_bounds(days[0]).start_ms, day_bounds(days[-1]).end_ms
     minutes = {
-        metric: minute_values(
-            quality_minutes(influx, site=site, metric_id=metric, start_ms=start_ms, end_ms=end_ms)
+        metric: by_hour(
+            minute_values(
+                quality_minutes(
+                    influx, site=site, metric_id=metric, start_ms=start_ms, end_ms=end_ms
+                )
+            )
         )
         for metric in metrics
     }
