@@ -1,28 +1,33 @@
 """The SQL store's tables the reports read beyond the registry: rule results, production output.
 
-One engine per application, opened from ``settings.sql_url`` on first use and kept on the
-application's state, so a report costs no new connection pool.
+One engine per application, opened from ``settings.sql_url`` by :func:`report_stores` (the
+reports router's lifespan, which FastAPI runs inside the application's own, after the settings
+are in place) and disposed when the application stops.
 """
 
-from threading import Lock
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, FastAPI, Request
 from sqlalchemy import Engine
 
 from store.sql import ProductionStore, RuleResults, create_engine_for
 
-_OPENING = Lock()
+
+@asynccontextmanager
+async def report_stores(app: FastAPI) -> AsyncIterator[None]:
+    """Open the reports' engine for the application's life."""
+    engine = create_engine_for(app.state.settings.sql_url)
+    app.state.report_engine = engine
+    try:
+        yield
+    finally:
+        engine.dispose()
 
 
 def _engine(request: Request) -> Engine:
-    state = request.app.state
-    with _OPENING:
-        engine: Engine | None = getattr(state, "report_engine", None)
-        if engine is None:
-            settings = state.settings
-            engine = create_engine_for(settings.sql_url)
-            state.report_engine = engine
+    engine: Engine = request.app.state.report_engine
     return engine
 
 

@@ -18,11 +18,11 @@ from api.deps import InfluxDep, RegistryDep
 from api.energy_report import energy_rows, energy_summary, recorded_target
 from api.exports import ReportFormat, download
 from api.queries import epoch_ms, known_site
-from api.sql_stores import ProductionDep, RuleResultsDep
+from api.sql_stores import ProductionDep, RuleResultsDep, report_stores
 from standards.windows import local_date, year_bounds
 from store.sql import NotFoundError
 
-router = APIRouter(prefix="/reports", tags=["reports"])
+router = APIRouter(prefix="/reports", tags=["reports"], lifespan=report_stores)
 
 _FILES: dict[int | str, dict[str, Any]] = {
     200: {
