@@ -6,7 +6,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from fastapi import FastAPI, Request, status
 from fastapi.responses import JSONResponse
 
-from api.routes import health, readings
+from api.routes import completeness, health, readings, reports, series
 from api.settings import ApiSettings
 from store.errors import InfluxQueryError, InfluxUnavailableError
 from store.influx import InfluxStore
@@ -40,6 +40,9 @@ def create_app(
     app.add_exception_handler(InfluxQueryError, _influx_query_failed)
     app.include_router(health.router)
     app.include_router(readings.router, prefix="/v1")
+    app.include_router(series.router, prefix="/v1")
+    app.include_router(completeness.router, prefix="/v1")
+    app.include_router(reports.router, prefix="/v1")
     return app
 
 

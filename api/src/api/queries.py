@@ -1,0 +1,78 @@
+"""Checks the reading and report routes share: a known site, metric or gateway, a sane window.
+
+Each raises :class:`fastapi.HTTPException` with a sentence the caller can act on: 404 for
+what the registry does not know, 422 for a query that cannot be answered as asked.
+"""
+
+from datetime import UTC, datetime, timedelta
+
+from fastapi import HTTPException, status
+
+from store.sql import NotFoundError, Registry, UnknownGatewayError
+from telemetry import CATALOG
+from telemetry.payload import MAX_TS_MS, MIN_TS_MS
+
+_EARLIEST = datetime.fromtimestamp(MIN_TS_MS / 1000, UTC)
+_LATEST = datetime.fromtimestamp(MAX_TS_MS / 1000, UTC)
+
+
+def known_site(registry: Registry, site: str) -> None:
+    """404 unless the registry has ``site``."""
+    try:
+        registry.get_site(site)
+    except NotFoundError:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no site {site!r}") from None
+
+
+def known_gateway(registry: Registry, gateway: str) -> None:
+    """404 unless the registry has ``gateway``."""
+    try:
+        registry.placement(gateway)
+    except UnknownGatewayError:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no gateway {gateway!r}") from None
+
+
+def known_metric(metric: str) -> None:
+    """422 unless ``metric`` is in the telemetry catalog, listing the known ones."""
+    if metric not in CATALOG:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            f"unknown metric {metric!r}; known metrics: {', '.join(sorted(CATALOG))}",
+        )
+
+
+def checked_window(
+    start: datetime | None, end: datetime | None, *, default: timedelta, max_days: int, what: str
+) -> tuple[int, int]:
+    """``[start, end)`` in UTC epoch ms: end defaults to now, start to ``default`` before it.
+
+    Raises:
+        HTTPException: 422 when start is not before end, a bound lies outside the range a
+            reading's timestamp may have, or the window is longer than ``max_days`` (``what``
+            names the series in the message).
+    """
+    end = end or datetime.now(UTC)
+    start = start or end - default
+    if start >= end:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "start must be before end")
+    if start < _EARLIEST or end > _LATEST:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            f"start and end must lie between {_EARLIEST.isoformat()} and {_LATEST.isoformat()},"
+            " the range a reading's timestamp may have",
+        )
+    if end - start > timedelta(days=max_days):
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, f"{what} covers at most {max_days} days"
+        )
+    return epoch_ms(start), epoch_ms(end)
+
+
+def epoch_ms(moment: datetime) -> int:
+    """An aware datetime as UTC epoch milliseconds."""
+    return (moment - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(milliseconds=1)
+
+
+def utc(epoch: int) -> datetime:
+    """UTC epoch milliseconds as an aware UTC datetime."""
+    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=epoch)
