@@ -56,6 +56,7 @@ class InfluxExport:
         self._lines: deque[str] = deque()
         self._max_lines = max_lines
         self._lock = threading.Lock()
+        self._flushing = threading.Lock()
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="rules-influx", daemon=True)
         self.written = Counter(
@@ -107,22 +108,28 @@ class InfluxExport:
         self.flush()
 
     def flush(self) -> bool:
-        """Write the queued lines; say whether InfluxDB took them (else they stay queued)."""
-        with self._lock:
-            lines = list(self._lines)
-        if not lines:
+        """Write the queued lines; say whether InfluxDB took them (else they stay queued).
+
+        The lines are taken out of the queue while they are written, and put back in front of
+        those queued meanwhile when the write fails. One flush runs at a time.
+        """
+        with self._flushing:
+            with self._lock:
+                lines = list(self._lines)
+                self._lines.clear()
+            if not lines:
+                return True
+            try:
+                self._influx.write_lines(lines)
+            except InfluxError as exc:
+                self.write_errors.inc()
+                log.warning("could not write %d point(s) to InfluxDB: %s", len(lines), exc)
+                with self._lock:
+                    self._lines.extendleft(reversed(lines))
+                    self._trim()
+                return False
+            self.written.inc(len(lines))
             return True
-        try:
-            self._influx.write_lines(lines)
-        except InfluxError as exc:
-            self.write_errors.inc()
-            log.warning("could not write %d point(s) to InfluxDB: %s", len(lines), exc)
-            return False
-        with self._lock:
-            for _ in lines:  # lines queued meanwhile stay
-                self._lines.popleft()
-        self.written.inc(len(lines))
-        return True
 
     def _queue(self, points: Iterable[Point]) -> None:
         lines: list[str] = []
@@ -138,9 +145,13 @@ class InfluxExport:
             log.exception("could not build points for InfluxDB")
         with self._lock:
             self._lines.extend(lines)
-            over = len(self._lines) - self._max_lines
-            for _ in range(max(0, over)):
-                self._lines.popleft()
+            self._trim()
+
+    def _trim(self) -> None:
+        """Drop the oldest lines beyond ``max_lines``; called with the lock held."""
+        over = len(self._lines) - self._max_lines
+        for _ in range(max(0, over)):
+            self._lines.popleft()
         if over > 0:
             self.dropped.labels("overflow").inc(over)
 
