@@ -123,3 +123,10 @@ def test_a_row_wider_than_the_grid_is_refused():
     )
     with pytest.raises(ValueError, match="wider than 24"):
         wide.render()
+
+
+def test_the_catalogue_lists_every_panel_and_variable_query():
+    catalogue = (Path(__file__).resolve().parents[2] / "docs" / "dashboards.md").read_text()
+    for dashboard in DASHBOARDS:
+        for query in [v.query for v in dashboard.variables] + [p.query for p in dashboard.panels]:
+            assert f"`{query}`" in catalogue, query
