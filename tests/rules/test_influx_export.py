@@ -8,9 +8,9 @@ import pytest
 from prometheus_client import CollectorRegistry
 from tests.rules.conftest import HENGTONG, wait_for
 
-from rules.influx_export import InfluxExport
+from rules.influx_export import InfluxExport, SiteLocations
 from store.influx import InfluxStore
-from store.sql import RuleResult
+from store.sql import Registry, RuleResult
 from telemetry import GatewayState, GatewayStatus, SpoolHealth
 
 pytestmark = pytest.mark.integration
@@ -89,3 +89,17 @@ def test_a_full_queue_drops_the_oldest_and_counts_them(influx: InfluxStore):
     export.results([aqi_result(107), aqi_result(50)])  # 4 points
     assert export.pending == 3
     assert sample(registry, "lantian_rules_influx_dropped_total", reason="overflow") == 1
+
+
+def test_site_locations_come_from_the_registry_and_are_read_again_when_due(city_sql):
+    registry = Registry(city_sql)
+    now = [0.0]
+    locate = SiteLocations(registry, refresh_s=60.0, clock=lambda: now[0])
+    assert locate("site-hengtong-east") == (36.583, 116.255)
+    assert locate("site-unknown") is None
+    registry.add_site(
+        "site-new", name="New site", enterprise_id="ent-hengtong-al", latitude=36.5, longitude=116.0
+    )
+    assert locate("site-new") is None  # not due yet
+    now[0] = 61.0
+    assert locate("site-new") == (36.5, 116.0)

@@ -172,7 +172,7 @@ class SiteLocations:
         self,
         registry: Registry,
         *,
-        refresh_s: float = 300.0,
+        refresh_s: float = 60.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._registry = registry
@@ -184,7 +184,7 @@ class SiteLocations:
     def __call__(self, site: str) -> tuple[float, float] | None:
         """The site's coordinates, or None when the registry has none."""
         now = self._clock()
-        if now >= self._next or site not in self._sites:
+        if now >= self._next:  # a site without coordinates does not make every call read
             self._next = now + self._refresh_s
             try:
                 self._sites = {
