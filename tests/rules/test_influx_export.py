@@ -74,8 +74,9 @@ def test_points_wait_while_influxdb_is_unavailable_and_are_written_later(influx:
     started = time.monotonic()
     export.results([aqi_result(107)])
     assert time.monotonic() - started < 0.5  # handing over never waits for InfluxDB
+    assert export.pending == 1  # one result, not yet encoded
     assert export.flush() is False
-    assert export.pending == 2
+    assert export.pending == 2  # its two points
     assert sample(registry, "lantian_rules_influx_write_errors_total") == 1
     export._influx = influx
     assert export.flush() is True
@@ -85,10 +86,17 @@ def test_points_wait_while_influxdb_is_unavailable_and_are_written_later(influx:
 
 def test_a_full_queue_drops_the_oldest_and_counts_them(influx: InfluxStore):
     registry = CollectorRegistry()
-    export = InfluxExport(influx, registry, max_lines=3)
-    export.results([aqi_result(107), aqi_result(50)])  # 4 points
+    down = InfluxStore("http://127.0.0.1:9", influx.database, timeout=0.5)
+    export = InfluxExport(down, registry, max_lines=3)
+    export.results([aqi_result(107), aqi_result(50), aqi_result(60), aqi_result(70)])
     assert export.pending == 3
     assert sample(registry, "lantian_rules_influx_dropped_total", reason="overflow") == 1
+    assert export.flush() is False  # three results, six points: the oldest three go
+    assert export.pending == 3
+    assert sample(registry, "lantian_rules_influx_dropped_total", reason="overflow") == 4
+    export._influx = influx  # InfluxDB is back
+    assert export.flush() is True
+    assert [r["aqi"] for r in rows(influx, 'SELECT "aqi" FROM "aqi"')] == [70]
 
 
 def test_site_locations_come_from_the_registry_and_are_read_again_when_due(city_sql):

@@ -3,11 +3,12 @@
 The SQL store stays the record of what the engine decided; InfluxDB gets a copy laid out for
 Grafana (:mod:`store.result_points`). The service hands over every result it recorded (and at
 start the results it took back, so a copy lost in a crash is written again) and every gateway
-status message it read. Handing over only encodes the points and queues their lines: the
-stream never waits for InfluxDB. A thread writes the queue every ``flush_interval_s``; while
-InfluxDB is unavailable the lines stay queued and the write is retried after a pause that
-doubles up to a minute. The queue holds at most ``max_lines``; past that the oldest lines are
-dropped and counted. Writing a line again is harmless (same series and time: overwritten).
+status message it read. Handing over only queues them: the stream never waits for InfluxDB
+or for the registry (sites' coordinates). A thread encodes the queue and writes it every
+``flush_interval_s``; while InfluxDB is unavailable the lines stay queued and the write is
+retried after a pause that doubles up to a minute. Each queue (items handed over, lines
+encoded) holds at most ``max_lines``; past that the oldest are dropped and counted. Writing a
+line again is harmless (same series and time: overwritten).
 
 Counted in the service's registry: ``lantian_rules_influx_points_total`` (written),
 ``lantian_rules_influx_write_errors_total``, ``lantian_rules_influx_dropped_total{reason}``
@@ -19,6 +20,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Counter
 from sqlalchemy.exc import SQLAlchemyError
@@ -38,6 +40,15 @@ log = logging.getLogger(__name__)
 _BACKOFF_MAX_S = 60.0
 
 
+@dataclass(frozen=True, slots=True)
+class _Status:
+    """A gateway's status message as it arrived, waiting to be encoded."""
+
+    placement: Placement
+    status: GatewayStatus
+    ts_ms: int
+
+
 class InfluxExport:
     """A queue of points for InfluxDB and the thread that writes it."""
 
@@ -53,7 +64,8 @@ class InfluxExport:
         self._influx = influx
         self._locate = locate
         self._flush_interval_s = flush_interval_s
-        self._lines: deque[str] = deque()
+        self._intake: deque[RuleResult | _Status] = deque()  # not yet encoded
+        self._lines: deque[str] = deque()  # encoded, waiting for InfluxDB
         self._max_lines = max_lines
         self._lock = threading.Lock()
         self._flushing = threading.Lock()
@@ -77,24 +89,18 @@ class InfluxExport:
         )
 
     def results(self, results: Iterable[RuleResult]) -> None:
-        """Queue the points of rule results; never blocks, never raises."""
-        self._queue(
-            point
-            for result in results
-            for point in result_points(
-                result, None if not result.site else self._locate(result.site)
-            )
-        )
+        """Queue rule results for InfluxDB; never blocks, never raises."""
+        self._take(results)
 
     def status(self, placement: Placement, status: GatewayStatus, ts_ms: int) -> None:
-        """Queue the points of a gateway's status message; never blocks, never raises."""
-        self._queue(gateway_health_points(placement, status, ts_ms))
+        """Queue a gateway's status message for InfluxDB; never blocks, never raises."""
+        self._take([_Status(placement, status, ts_ms)])
 
     @property
     def pending(self) -> int:
-        """Lines waiting to be written."""
+        """Results, status messages and lines waiting to be written."""
         with self._lock:
-            return len(self._lines)
+            return len(self._intake) + len(self._lines)
 
     def start(self) -> None:
         """Start the writing thread."""
@@ -115,7 +121,11 @@ class InfluxExport:
         """
         with self._flushing:
             with self._lock:
-                lines = list(self._lines)
+                items = list(self._intake)
+                self._intake.clear()
+            encoded = self._encode(items)
+            with self._lock:
+                lines = [*self._lines, *encoded]
                 self._lines.clear()
             if not lines:
                 return True
@@ -131,21 +141,33 @@ class InfluxExport:
             self.written.inc(len(lines))
             return True
 
-    def _queue(self, points: Iterable[Point]) -> None:
-        lines: list[str] = []
-        try:
-            for point in points:
-                try:
-                    lines.append(encode_point(point))
-                except LineProtocolError as exc:
-                    self.dropped.labels("encode").inc()
-                    log.warning("rule result point not written: %s", exc)
-        except Exception:  # a defect in the layout must not stop the stream
-            self.dropped.labels("encode").inc()
-            log.exception("could not build points for InfluxDB")
+    def _take(self, items: Iterable[RuleResult | _Status]) -> None:
         with self._lock:
-            self._lines.extend(lines)
-            self._trim()
+            self._intake.extend(items)
+            over = len(self._intake) - self._max_lines
+            for _ in range(max(0, over)):
+                self._intake.popleft()
+        if over > 0:
+            self.dropped.labels("overflow").inc(over)
+
+    def _encode(self, items: list[RuleResult | _Status]) -> list[str]:
+        """The lines of queued items; what cannot be encoded is counted and left out."""
+        lines: list[str] = []
+        for item in items:
+            try:
+                lines.extend(encode_point(point) for point in self._points(item))
+            except LineProtocolError as exc:
+                self.dropped.labels("encode").inc()
+                log.warning("point not written to InfluxDB: %s", exc)
+            except Exception:  # a defect in the layout must not stop the thread
+                self.dropped.labels("encode").inc()
+                log.exception("could not build points for InfluxDB")
+        return lines
+
+    def _points(self, item: RuleResult | _Status) -> list[Point]:
+        if isinstance(item, _Status):
+            return gateway_health_points(item.placement, item.status, item.ts_ms)
+        return result_points(item, None if not item.site else self._locate(item.site))
 
     def _trim(self) -> None:
         """Drop the oldest lines beyond ``max_lines``; called with the lock held."""
