@@ -140,6 +140,7 @@ def filled(
     publisher.publish(topics.telemetry(GATEWAY), b"not json")  # refused: a dead letter
     written = ingesting.counters.readings_written
     wait_for(lambda: written._value.get() >= HOURS * 60 * 3, timeout=60)
+    wait_for(lambda: ingesting.counters.rejected_total() >= 1)  # both snapshots have a reason
     ingesting.self_report.report()
 
     rule_file = tmp_path / "rules.yaml"

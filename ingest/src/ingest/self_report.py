@@ -94,6 +94,7 @@ class SelfReport:
         self._period_s = period_s
         self._clock = clock
         self._previous: dict[tuple[str, tuple[tuple[str, str], ...]], float] = {}
+        self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="ingest-self-report", daemon=True)
         self.errors = Counter(
@@ -104,12 +105,13 @@ class SelfReport:
 
     def report(self) -> bool:
         """Write one snapshot now; say whether InfluxDB took it."""
-        points = snapshot_points(
-            self._registry,
-            instance=self._instance,
-            time_ms=int(self._clock() * 1000),
-            previous=self._previous,
-        )
+        with self._lock:  # the thread's and a caller's snapshots share the last sums
+            points = snapshot_points(
+                self._registry,
+                instance=self._instance,
+                time_ms=int(self._clock() * 1000),
+                previous=self._previous,
+            )
         try:
             self._influx.write(points)
         except (InfluxError, LineProtocolError) as exc:
