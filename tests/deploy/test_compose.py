@@ -139,8 +139,18 @@ def test_the_services_find_each_other_on_the_ports_the_servers_listen_on(environ
     assert (
         ingest["LANTIAN_INGEST_INFLUX__USERNAME"] == environment["influxdb"]["INFLUXDB_ADMIN_USER"]
     )
-    for env, prefix in ((rules, "LANTIAN_RULES_"), (api, "LANTIAN_API_")):
-        assert env[f"{prefix}INFLUX__USERNAME"] == environment["influxdb"]["INFLUXDB_READ_USER"]
+    # the rules engine writes its results (reads and writes, no admin); the API only reads
+    assert rules["LANTIAN_RULES_INFLUX__USERNAME"] == environment["influxdb"]["INFLUXDB_USER"]
+    assert api["LANTIAN_API_INFLUX__USERNAME"] == environment["influxdb"]["INFLUXDB_READ_USER"]
+
+
+def test_grafana_gets_every_variable_its_provisioned_data_source_reads(compose, environment):
+    text = (ROOT / "deploy/grafana/provisioning/datasources/influxdb.yaml").read_text()
+    wanted = set(re.findall(r"\$\{(\w+)\}", text))
+    assert wanted, "the data source reads its settings from the environment"
+    assert wanted <= set(environment["grafana"]), sorted(wanted - set(environment["grafana"]))
+    grafana = environment["grafana"]
+    assert grafana["LANTIAN_GRAFANA_INFLUX_USER"] == environment["influxdb"]["INFLUXDB_READ_USER"]
 
 
 def test_health_checks_probe_the_ports_the_services_were_given(compose, environment):

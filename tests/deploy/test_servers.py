@@ -8,11 +8,13 @@ service leaves them. The services then sign in with the very settings compose ha
 import getpass
 import socket
 import subprocess
+import time
 
 import httpx
 import pytest
 from tests.deploy.conftest import ROOT
 
+from api.settings import ApiSettings
 from devstack.processes import wait_until
 from devstack.servers import InfluxServer, free_port
 from ingest.settings import IngestSettings
@@ -57,6 +59,14 @@ def influx_as_in_compose(tmp_path, environment):
                 admin,
                 f'GRANT READ ON "{influx["INFLUXDB_DB"]}" TO "{influx["INFLUXDB_READ_USER"]}"',
             ),
+            (
+                admin,
+                (
+                    f'CREATE USER "{influx["INFLUXDB_USER"]}" '
+                    f"WITH PASSWORD '{influx['INFLUXDB_USER_PASSWORD']}'"
+                ),
+            ),
+            (admin, f'GRANT ALL ON "{influx["INFLUXDB_DB"]}" TO "{influx["INFLUXDB_USER"]}"'),
         ]
         for auth, statement in statements:
             response = httpx.post(f"{server.url}/query", data={"q": statement}, auth=auth)
@@ -86,10 +96,17 @@ def test_ingest_prepares_the_database_and_the_readers_only_read(
         }
     _as_in_compose(monkeypatch, environment, "rules", LANTIAN_RULES_INFLUX__URL=url)
     rules = RulesSettings()
+    now_ms = int(time.time() * 1000)
     with rules.influx.open() as influx:
+        influx.write_lines([f"rule_result,rule=r1 firing=1i {now_ms}"])  # its results
         influx.query('SELECT * FROM "raw"."pm25" LIMIT 1')
         with pytest.raises(InfluxAuthError):  # why ingest, and only ingest, is the admin
             prepare_retention(influx, retention)
+    _as_in_compose(monkeypatch, environment, "api", LANTIAN_API_INFLUX__URL=url)
+    with ApiSettings().influx.open() as influx:
+        influx.query('SELECT * FROM "raw"."pm25" LIMIT 1')
+        with pytest.raises(InfluxAuthError):  # the API only reads
+            influx.write_lines([f"rule_result,rule=r1 firing=1i {now_ms}"])
 
 
 def _answers(port):

@@ -2,7 +2,8 @@
 
 Constructing an :class:`IngestService` opens nothing; :meth:`IngestService.start` prepares the
 database (retention policies and rollup CQs, :mod:`store.rollups`), starts the metrics endpoint,
-the writer, watermark and late-rollup threads and the broker session; :meth:`IngestService.stop`
+the writer, watermark and late-rollup threads, the self-report (its counters written to
+InfluxDB, :mod:`ingest.self_report`) and the broker session; :meth:`IngestService.stop`
 stops taking messages, flushes what has arrived and disconnects.
 """
 
@@ -17,6 +18,7 @@ from ingest.broker import BrokerSession, Delivery
 from ingest.counters import IngestCounters
 from ingest.progress import DeliveryProgress
 from ingest.rollups import LateRollups
+from ingest.self_report import SelfReport
 from ingest.settings import IngestSettings
 from ingest.validation import ReadingChecks
 from ingest.writer import BatchWriter
@@ -93,6 +95,9 @@ class IngestService:
         self._rollups_thread = threading.Thread(
             target=self.rollups.run, name="ingest-rollups", daemon=True
         )
+        self.self_report = SelfReport(
+            influx, self.counters.registry, instance=settings.mqtt_client_id
+        )
         self._metrics_server: WSGIServer | None = None
         self.metrics_port: int | None = None
 
@@ -115,6 +120,7 @@ class IngestService:
         self._writer_thread.start()
         self._progress_thread.start()
         self._rollups_thread.start()
+        self.self_report.start()
         self.broker.start()
 
     def stop(self) -> None:
@@ -126,6 +132,7 @@ class IngestService:
         self.broker.stop()
         self.rollups.stop()  # backfills what the last writes left pending
         self._rollups_thread.join()
+        self.self_report.stop()  # a last snapshot, with the final totals
         if self._metrics_server is not None:
             self._metrics_server.shutdown()
             self._metrics_server.server_close()

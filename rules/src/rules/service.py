@@ -26,7 +26,8 @@ right after recording it; the window thread runs the book's timers every ``alert
 start, the results taken back for the stream engine are applied to the book again (it skips
 what it has seen), so a crash between recording a batch and handling its alerts loses none.
 The channel workers (:class:`~rules.delivery.DeliveryWorkers`) deliver the outbox's notices
-while the service runs.
+while the service runs. The book's desk also copies every result, and the stream thread every
+gateway status, to InfluxDB for the dashboards (:mod:`rules.influx_export`).
 """
 
 import logging
@@ -42,12 +43,12 @@ from prometheus_client import start_http_server
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from rules.alerting import ServiceAlerts
 from rules.alerts import AlertBook
 from rules.broker import Delivery, RulesBroker
 from rules.counters import RulesCounters
 from rules.delivery import DeliveryWorkers
 from rules.files import RuleFiles, RuleSet
+from rules.influx_export import ExportingAlerts, InfluxExport, SiteLocations
 from rules.model import STREAM_KINDS
 from rules.periodic import PeriodicRules
 from rules.settings import RulesSettings
@@ -133,17 +134,21 @@ class RulesService:
             on_subscribed=lambda subscribed: self.counters.subscribed.set(int(subscribed)),
         )
         self._due: dict[str, float] = {}
-        self.alerts = ServiceAlerts(
+        self._own_influx = influx is None
+        self._influx = settings.influx.open() if influx is None else influx
+        self.export = InfluxExport(
+            self._influx, self.counters.registry, locate=SiteLocations(registry)
+        )
+        self.alerts = ExportingAlerts(
             AlertBook(AlertStore(sql), settings.alerts),
             self.counters,
+            export=self.export,
             clock=clock,
             timers=settings.partition == 0,  # the timers are city-wide, as energy and targets
         )
         self.delivery = DeliveryWorkers(
             sql, settings.delivery_settings(), clock=lambda: datetime.fromtimestamp(clock(), UTC)
         )
-        self._own_influx = influx is None
-        self._influx = settings.influx.open() if influx is None else influx
         self.periodic = PeriodicRules(
             settings,
             influx=self._influx,
@@ -184,6 +189,7 @@ class RulesService:
             "registry": start + self.settings.registry_refresh_s,
         }
         self.delivery.start()
+        self.export.start()
         self._thread.start()
         self.periodic.start()
         self.broker.start()
@@ -195,6 +201,7 @@ class RulesService:
         self._thread.join()
         self.broker.stop()
         self.delivery.stop()  # what it has not sent waits in the outbox
+        self.export.stop()
         if self._metrics_server is not None:
             self._metrics_server.shutdown()
             self._metrics_server.server_close()
@@ -269,6 +276,7 @@ class RulesService:
             # The last will carries no time: it is written long before it is sent.
             ts_ms = status.ts if status.ts is not None else delivery.received_ms
             online = status.state is GatewayState.ONLINE
+            self.export.status(placement, status, ts_ms)
             return self.engine.on_status(placement, online=online, ts_ms=ts_ms)
         raise _UnusableMessageError("topic")
 
