@@ -17,7 +17,8 @@ from devstack.processes import wait_until
 from ingest.broker import Delivery
 from ingest.messages import Message, decode_delivery
 from ingest.validation import ReadingChecks
-from store.readings import ReadingLines
+from store.lineprotocol import encode_point
+from store.readings import ReadingLines, reading_point
 from store.sql import Placement, UnknownGatewayError
 from telemetry import CATALOG, topics
 
@@ -140,6 +141,33 @@ def test_damaged_readings_cost_themselves_only(batch):
     for line, reading in zip(message.lines, message.readings, strict=True):
         assert line.startswith(f"{reading.metric},")
         assert CATALOG[reading.metric].in_range(reading.value)
+
+
+def test_a_clean_batch_becomes_the_full_encoders_lines_in_order():
+    batch = {"schema": 1, "gateway": GW, "seq": 3, "readings": [good_reading(i) for i in range(5)]}
+    message = decode(json.dumps(batch).encode())
+    assert message.letters == []
+    assert message.positions == [0, 1, 2, 3, 4]
+    assert [r.ts for r in message.readings] == [TS + i for i in range(5)]
+    assert message.lines == [encode_point(reading_point(PLACEMENT, r)) for r in message.readings]
+
+
+def test_readings_whose_series_cannot_be_written_are_each_a_dead_letter():
+    unwritable = Placement(GW, "site\n1", "ent-1", None, "county-1")
+    batch = {"schema": 1, "gateway": GW, "seq": 4, "readings": [good_reading(i) for i in range(3)]}
+    message = decode_delivery(
+        Delivery(topics.telemetry(GW), json.dumps(batch).encode(), 1, 1, 1, 0.0),
+        placement_of=lambda _gateway: unwritable,
+        checks=ReadingChecks(clock_skew_s=300, late_after_s=600),
+        lines=ReadingLines(),
+    )
+    assert message.lines == []
+    assert [(letter.reason, letter.reading_index) for letter in message.letters] == [
+        ("unwritable", 0),
+        ("unwritable", 1),
+        ("unwritable", 2),
+    ]
+    assert all("line break" in letter.detail for letter in message.letters)
 
 
 def _has_nan(value: object) -> bool:

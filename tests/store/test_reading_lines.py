@@ -1,8 +1,10 @@
 """ReadingLines, ingest's fast line encoder, gives exactly the lines of the full encoder."""
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from store.errors import LineProtocolError
 from store.lineprotocol import encode_point
 from store.readings import ReadingLines, reading_point
 from store.sql import Placement
@@ -59,3 +61,26 @@ def test_past_its_bound_the_encoder_starts_over_and_stays_right():
     batch = [Reading(device=f"d{i}", metric="pm25", value=1.0, ts=MIN_TS_MS) for i in range(5)]
     for reading in batch:
         assert encoder.line(placement, reading) == encode_point(reading_point(placement, reading))
+
+
+@settings(max_examples=200)
+@given(
+    placement=placements,
+    batch=st.lists(readings(), min_size=1, max_size=8),
+    bound=st.integers(1, 4),
+)
+def test_a_batchs_lines_are_the_full_encoders_lines_in_order(placement, batch, bound):
+    encoder = ReadingLines(max_series=bound)  # small bounds start over within a batch
+    expected = [encode_point(reading_point(placement, reading)) for reading in batch]
+    assert encoder.lines(placement, batch) == expected
+    assert encoder.lines(placement, batch) == expected  # again, partly from the kept series
+
+
+def test_an_unwritable_series_raises_from_the_batch_and_names_itself_line_by_line():
+    placement = Placement("gw-1", "bad\nsite", "ent-1", None, "county-1")
+    reading = Reading(device="d1", metric="pm25", value=1.0, ts=MIN_TS_MS)
+    encoder = ReadingLines()
+    with pytest.raises(LineProtocolError, match="line break"):
+        encoder.lines(placement, [reading])
+    with pytest.raises(LineProtocolError, match="line break"):
+        encoder.line(placement, reading)

@@ -139,6 +139,15 @@ def _add_readings(
     checked = checks.check(batch.readings, now_ms=int(time.time() * 1000))
     message.late = checked.late
     message.oldest_ms, message.newest_ms = checked.oldest_ms, checked.newest_ms
+    if not batch.rejected and not checked.refused:
+        try:  # the common case: every reading written, the batch's lines built in one call
+            message.lines = lines.lines(placement, batch.readings)
+        except LineProtocolError:
+            pass  # a reading's series cannot be written: line by line below finds which
+        else:
+            message.readings = list(batch.readings)
+            message.positions = list(range(len(batch.readings)))
+            return
     refused = {refusal.position for refusal in checked.refused}
     for refusal in checked.refused:
         position = positions[refusal.position]

@@ -55,12 +55,23 @@ class ReadingChecks:
         oldest: int | None = None
         newest: int | None = None
         for position, reading in enumerate(readings):
-            why = _refusal(reading, future)
-            if why is not None:
-                refused.append(Refusal(position, *why))
-                continue
-            accepted.append(reading)
             ts = reading.ts
+            entry = CATALOG.get(reading.metric)
+            # A plain sample of a known metric, in range and in time, passes without more ado;
+            # anything else is looked into, and only that can be refused.
+            if (
+                entry is None
+                or reading.unit is not None
+                or reading.min is not None
+                or reading.max is not None
+                or ts > future
+                or not entry.low <= reading.value <= entry.high
+            ):
+                why = _refusal(reading, future)
+                if why is not None:
+                    refused.append(Refusal(position, *why))
+                    continue
+            accepted.append(reading)
             if ts < late_before:
                 late += 1
             if oldest is None or ts < oldest:

@@ -77,6 +77,10 @@ def reading_points(placement: Placement, readings: Iterable[Reading]) -> Iterato
         yield reading_point(placement, reading)
 
 
+# A series of one placement: metric, device, quality letter and interval length.
+_SeriesKey = tuple[str, str, str, float | None]
+
+
 class ReadingLines:
     """Line protocol of readings, built straight from them: ingest's hot path.
 
@@ -87,12 +91,14 @@ class ReadingLines:
     checks because a decoded :class:`~telemetry.Reading` has a metric id of lowercase letters,
     digits and ``_`` (nothing to escape), finite float values and an int64 time.
 
-    Holds at most ``max_series`` series; past that, it starts over.
+    The series are kept per placement, so a batch's placement is hashed once rather than once
+    per reading. Holds at most ``max_series`` series; past that, it starts over.
     """
 
     def __init__(self, max_series: int = 100_000) -> None:
         self._max_series = max_series
-        self._series: dict[tuple[Placement, str, str, Quality, float | None], str] = {}
+        self._kept = 0
+        self._series: dict[Placement, dict[_SeriesKey, str]] = {}
 
     def line(self, placement: Placement, reading: Reading) -> str:
         """The line of one reading, without a trailing newline.
@@ -100,31 +106,49 @@ class ReadingLines:
         Raises:
             LineProtocolError: the reading's series cannot be written (see store.lineprotocol).
         """
-        key = (
-            placement,
-            reading.metric,
-            reading.device,
-            reading.quality,
-            reading.interval_s,
-        )
-        series = self._series.get(key)
-        if series is None:
-            series = self._series_of(placement, reading)
-            if len(self._series) >= self._max_series:
-                self._series.clear()
-            self._series[key] = series
-        fields = f"{VALUE}={reading.value!r}"
-        if reading.min is not None:
-            fields += f",min={reading.min!r}"
-        if reading.max is not None:
-            fields += f",max={reading.max!r}"
-        if reading.count is not None:
-            fields += f",count={reading.count}i"
-        if reading.valid is not None:
-            fields += ",valid=true" if reading.valid else ",valid=false"
-        if reading.time_unsynced:
-            fields += ",time_unsynced=true"
-        return f"{series} {fields} {reading.ts}"
+        return self.lines(placement, (reading,))[0]
+
+    def lines(self, placement: Placement, readings: Iterable[Reading]) -> list[str]:
+        """The lines of a gateway's readings, in order, without trailing newlines.
+
+        Raises:
+            LineProtocolError: a reading's series cannot be written; :meth:`line` tells which.
+        """
+        kept = self._kept_for(placement)
+        out: list[str] = []
+        for reading in readings:
+            # ``_value_`` is the quality letter as a plain str: cheaper to hash than the member.
+            key = (reading.metric, reading.device, reading.quality._value_, reading.interval_s)
+            series = kept.get(key)
+            if series is None:
+                series = self._series_of(placement, reading)
+                kept = self._keep(placement, key, series)
+            if (
+                reading.min is None
+                and reading.max is None
+                and reading.count is None
+                and reading.valid is None
+                and not reading.time_unsynced
+            ):  # a sample: its value and time only
+                out.append(f"{series} {VALUE}={reading.value!r} {reading.ts}")
+            else:
+                out.append(f"{series} {_aggregate_fields(reading)} {reading.ts}")
+        return out
+
+    def _kept_for(self, placement: Placement) -> dict[_SeriesKey, str]:
+        kept = self._series.get(placement)
+        if kept is None:
+            kept = self._series[placement] = {}
+        return kept
+
+    def _keep(self, placement: Placement, key: _SeriesKey, series: str) -> dict[_SeriesKey, str]:
+        if self._kept >= self._max_series:
+            self._series.clear()
+            self._kept = 0
+        kept = self._kept_for(placement)
+        kept[key] = series
+        self._kept += 1
+        return kept
 
     @staticmethod
     def _series_of(placement: Placement, reading: Reading) -> str:
@@ -132,6 +156,21 @@ class ReadingLines:
         probe = Point(reading.metric, reading_tags(placement, reading), {VALUE: 0.0}, 0)
         line = encode_point(probe)
         return line[: line.rindex(" ", 0, line.rindex(" "))]
+
+
+def _aggregate_fields(reading: Reading) -> str:
+    fields = f"{VALUE}={reading.value!r}"
+    if reading.min is not None:
+        fields += f",min={reading.min!r}"
+    if reading.max is not None:
+        fields += f",max={reading.max!r}"
+    if reading.count is not None:
+        fields += f",count={reading.count}i"
+    if reading.valid is not None:
+        fields += ",valid=true" if reading.valid else ",valid=false"
+    if reading.time_unsynced:
+        fields += ",time_unsynced=true"
+    return fields
 
 
 @dataclass(frozen=True, slots=True)
