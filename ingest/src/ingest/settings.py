@@ -69,6 +69,13 @@ class IngestSettings(BaseSettings):
     # continuous queries (a gateway's replayed backlog).
     rollup_backfill_period_s: float = Field(default=10.0, gt=0)
 
+    # Allocations between two of Python's youngest-generation garbage collections (CPython's
+    # default is 700). Ingest allocates a model per reading and holds up to a receive maximum of
+    # batches in flight, so at the default the collector runs every few messages and keeps
+    # re-scanning what is in flight: a quarter of a worker's CPU in the drain benchmark
+    # (docs/benchmarks.md). Everything made at start-up is frozen out of the collector's scans.
+    gc_gen0_threshold: int = Field(default=100_000, ge=700)
+
 
 def settings_from(env_file: Path | None) -> IngestSettings:
     """Settings from the environment, and from ``env_file`` when one is given."""
