@@ -24,10 +24,9 @@ The ORM models (:mod:`store.sql.models`) describe the schema; services use the r
 package returns (:class:`Placement`, :class:`SiteRecord`, ...), never live ORM objects.
 """
 
-from store.sql.accounts import (
+from store.sql.account_records import (
     AccountError,
     AccountNotFoundError,
-    AccountStore,
     ApiKeyRecord,
     DuplicateUsernameError,
     InvalidAccountError,
@@ -36,6 +35,7 @@ from store.sql.accounts import (
     UnknownEnterpriseError,
     UserRecord,
 )
+from store.sql.accounts import AccountStore
 from store.sql.alert_changes import AlertTransaction
 from store.sql.alert_records import AlertEventRecord, AlertRecord
 from store.sql.alert_states import (

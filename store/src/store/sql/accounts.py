@@ -12,13 +12,7 @@ by :meth:`AccountStore.create_api_key`, and cannot be read back. A revoked key k
     record, key = accounts.create_api_key("scada-export", role=Role.BUREAU_VIEWER)
     accounts.api_key_for(key)                      # the record, or InvalidApiKeyError
 
-    SqlStoreError
-    └── AccountError
-        ├── DuplicateUsernameError  the username is taken
-        ├── UnknownEnterpriseError  the enterprise is not in the registry
-        ├── InvalidAccountError     a bad username or name, a role without its enterprise
-        ├── AccountNotFoundError    no user of this name, no key of this id
-        └── InvalidApiKeyError      a presented key that is malformed, unknown or revoked
+Records, roles and errors are in :mod:`store.sql.account_records`.
 """
 
 import hashlib
@@ -26,16 +20,25 @@ import hmac
 import re
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from enum import StrEnum
 from typing import Final
 
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
 
+from store.sql.account_records import (
+    AccountNotFoundError,
+    ApiKeyRecord,
+    DuplicateUsernameError,
+    InvalidAccountError,
+    InvalidApiKeyError,
+    Role,
+    UnknownEnterpriseError,
+    UserRecord,
+    key_record,
+    user_record,
+)
 from store.sql.engine import session_factory
-from store.sql.errors import SqlStoreError
 from store.sql.models import NAME_LENGTH, USERNAME_LENGTH, ApiKeyRow, Enterprise, UserRow
 
 # Lower-case letters, digits, dot, dash, underscore: no colon or slash, because a username
@@ -44,98 +47,6 @@ from store.sql.models import NAME_LENGTH, USERNAME_LENGTH, ApiKeyRow, Enterprise
 _USERNAME: Final = re.compile(rf"^[a-z0-9][a-z0-9._-]{{0,{USERNAME_LENGTH - 1}}}$")
 KEY_SCHEME: Final = "lantian"
 _KEY: Final = re.compile(rf"^{KEY_SCHEME}_([0-9a-f]{{12}})_([A-Za-z0-9_-]{{43}})$")
-
-
-class Role(StrEnum):
-    """What an account may do; docs/api.md has the table."""
-
-    BUREAU_ADMIN = "bureau_admin"  # reads everything, acts on every alert, manages
-    BUREAU_VIEWER = "bureau_viewer"  # reads everything, acts on nothing
-    ENTERPRISE_USER = "enterprise_user"  # reads and acknowledges its own enterprise's only
-
-    @property
-    def is_enterprise(self) -> bool:
-        """The role is bound to one enterprise."""
-        return self is Role.ENTERPRISE_USER
-
-
-class AccountError(SqlStoreError):
-    """Base of the errors of the account store."""
-
-
-class DuplicateUsernameError(AccountError):
-    """A user with this username already exists."""
-
-    def __init__(self, username: str) -> None:
-        self.username = username
-        super().__init__(f"user {username!r} already exists")
-
-
-class UnknownEnterpriseError(AccountError):
-    """The enterprise an account should belong to is not in the registry."""
-
-    def __init__(self, enterprise_id: str) -> None:
-        self.enterprise_id = enterprise_id
-        super().__init__(f"no enterprise {enterprise_id!r} in the registry")
-
-
-class InvalidAccountError(AccountError):
-    """A value refused before it reaches the database: ``field`` should be ``why``."""
-
-    def __init__(self, field: str, why: str) -> None:
-        self.field = field
-        self.why = why
-        super().__init__(f"{field}: {why}")
-
-
-class AccountNotFoundError(AccountError):
-    """No ``kind`` (user, API key) with this identifier."""
-
-    def __init__(self, kind: str, identifier: str | int) -> None:
-        self.kind = kind
-        self.identifier = identifier
-        super().__init__(f"no {kind} {identifier!r}")
-
-
-class InvalidApiKeyError(AccountError):
-    """A presented key that is malformed, unknown or revoked; ``why`` says which."""
-
-    def __init__(self, why: str) -> None:
-        self.why = why
-        super().__init__(f"API key refused: {why}")
-
-
-@dataclass(frozen=True, slots=True)
-class UserRecord:
-    """A user as stored, password hash included (the API verifies passwords with it)."""
-
-    id: int
-    username: str
-    display_name: str
-    password_hash: str
-    role: Role
-    enterprise: str | None
-    active: bool
-    created_at: datetime
-    last_login_at: datetime | None
-
-
-@dataclass(frozen=True, slots=True)
-class ApiKeyRecord:
-    """An API key as stored, without its hash."""
-
-    id: int
-    name: str
-    prefix: str
-    role: Role
-    enterprise: str | None
-    created_at: datetime
-    revoked_at: datetime | None
-
-    @property
-    def actor_name(self) -> str:
-        """How the audit trail names what this key did."""
-        return f"key:{self.id}"
 
 
 def _utc_now() -> datetime:
@@ -203,7 +114,7 @@ class AccountStore:
                 session.commit()
             except IntegrityError:  # another writer took the name since the check
                 raise DuplicateUsernameError(username) from None
-            return _user_record(row)
+            return user_record(row)
 
     def user(self, username: str) -> UserRecord:
         """The user of this name, active or not.
@@ -215,13 +126,13 @@ class AccountStore:
             row = session.scalar(select(UserRow).where(UserRow.username == username))
             if row is None:
                 raise AccountNotFoundError("user", username)
-            return _user_record(row)
+            return user_record(row)
 
     def users(self) -> list[UserRecord]:
         """Every user, by username."""
         with self._sessions() as session:
             return [
-                _user_record(row) for row in session.scalars(select(UserRow).order_by("username"))
+                user_record(row) for row in session.scalars(select(UserRow).order_by("username"))
             ]
 
     def signed_in(self, username: str, *, password_hash: str | None = None) -> UserRecord:
@@ -240,7 +151,7 @@ class AccountStore:
             if password_hash is not None:
                 row.password_hash = password_hash
             session.commit()
-            return _user_record(row)
+            return user_record(row)
 
     def set_active(self, username: str, *, active: bool) -> UserRecord:
         """Let a user sign in again, or stop them (their tokens stop working too).
@@ -256,7 +167,7 @@ class AccountStore:
                 raise AccountNotFoundError("user", username)
             row.active = active
             session.commit()
-            return _user_record(row)
+            return user_record(row)
 
     # --- API keys ---------------------------------------------------------------------------
 
@@ -281,7 +192,7 @@ class AccountStore:
         with self._sessions() as session:
             session.add(row)
             session.commit()
-            return _key_record(row), key
+            return key_record(row), key
 
     def api_key_for(self, key: str) -> ApiKeyRecord:
         """The record of a presented key, if it is one of ours and not revoked.
@@ -299,7 +210,7 @@ class AccountStore:
                 raise InvalidApiKeyError("unknown key")
             if row.revoked_at is not None:
                 raise InvalidApiKeyError(f"revoked at {row.revoked_at.isoformat()}")
-            return _key_record(row)
+            return key_record(row)
 
     def revoke_api_key(self, key_id: int) -> ApiKeyRecord:
         """Revoke a key now; revoking a revoked key keeps its first revocation time.
@@ -314,12 +225,12 @@ class AccountStore:
             if row.revoked_at is None:
                 row.revoked_at = self._clock()
             session.commit()
-            return _key_record(row)
+            return key_record(row)
 
     def api_keys(self) -> list[ApiKeyRecord]:
         """Every key, revoked ones included, by id."""
         with self._sessions() as session:
-            return [_key_record(row) for row in session.scalars(select(ApiKeyRow).order_by("id"))]
+            return [key_record(row) for row in session.scalars(select(ApiKeyRow).order_by("id"))]
 
     # --- shared -----------------------------------------------------------------------------
 
@@ -343,29 +254,3 @@ class AccountStore:
 def _check_name(field: str, value: str) -> None:
     if not value.strip() or len(value) > NAME_LENGTH:
         raise InvalidAccountError(field, f"1 to {NAME_LENGTH} characters, not blank")
-
-
-def _user_record(row: UserRow) -> UserRecord:
-    return UserRecord(
-        id=row.id,
-        username=row.username,
-        display_name=row.display_name,
-        password_hash=row.password_hash,
-        role=Role(row.role),
-        enterprise=row.enterprise_id,
-        active=row.active,
-        created_at=row.created_at,
-        last_login_at=row.last_login_at,
-    )
-
-
-def _key_record(row: ApiKeyRow) -> ApiKeyRecord:
-    return ApiKeyRecord(
-        id=row.id,
-        name=row.name,
-        prefix=row.prefix,
-        role=Role(row.role),
-        enterprise=row.enterprise_id,
-        created_at=row.created_at,
-        revoked_at=row.revoked_at,
-    )

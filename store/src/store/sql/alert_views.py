@@ -131,5 +131,5 @@ class AlertViews:
                     enterprise=alert.enterprise,
                     site=alert.site,
                 )
-                for event, alert in session.execute(query).tuples()
+                for event, alert in session.execute(query)
             ]
