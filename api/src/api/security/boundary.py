@@ -1,7 +1,7 @@
 """The enterprise boundary: an enterprise's caller sees and acts on its own records only.
 
 Every route that returns or changes something owned by an enterprise (a site, an alert, a
-report) goes through these helpers. What lies outside the caller's enterprise is answered
+report) goes through these functions. What lies outside the caller's enterprise is answered
 exactly as what does not exist — 404 with the same message — so ids of other enterprises leak
 nothing, not even that they exist. Bureau callers (``enterprise`` is ``None``) see everything.
 """
