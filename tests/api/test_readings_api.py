@@ -1,5 +1,6 @@
 """The HTTP API in-process (its lifespan runs) over a real InfluxDB and a real SQLite registry."""
 
+import secrets
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -14,7 +15,7 @@ from devstack.servers import InfluxServer
 from store.connection import InfluxConnection
 from store.influx import InfluxStore
 from store.readings import reading_points
-from store.sql import Placement, Registry, create_engine_for
+from store.sql import AccountStore, Placement, Registry, Role, create_engine_for
 from telemetry import CATALOG, Quality, Reading
 
 pytestmark = pytest.mark.integration
@@ -24,6 +25,7 @@ SITE = HENGTONG.site
 URL = f"/v1/sites/{SITE}/readings"
 CHINA = timezone(timedelta(hours=8))
 HOUR_MS = 3_600_000
+JWT_SECRET = secrets.token_urlsafe(48)
 
 
 def ms(moment: datetime) -> int:
@@ -64,10 +66,13 @@ def app_client(
     settings = ApiSettings(
         influx=InfluxConnection(url=url, database=database, timeout_s=2.0),
         max_raw_window_days=max_raw_window_days,
+        jwt_secret=JWT_SECRET,
     )
-    app = create_app(settings, influx=settings.influx.open, registry=lambda: Registry(engine))
+    app = create_app(settings, influx=settings.influx.open, engine=lambda: engine)
+    # A bureau viewer reads every site; tests/api/test_security.py covers who may read what.
+    _, key = AccountStore(engine).create_api_key("readings-test", role=Role.BUREAU_VIEWER)
     # Server errors come back as a 500 response, so a test can say which answer it expected.
-    return TestClient(app, raise_server_exceptions=False)
+    return TestClient(app, raise_server_exceptions=False, headers={"X-API-Key": key})
 
 
 @pytest.fixture

@@ -24,7 +24,15 @@ from store.sql import (
     migrate,
     require_current_schema,
 )
-from store.sql.models import Base, County, Enterprise, RegistryVersion, Site
+from store.sql.models import (
+    ApiKeyRow,
+    Base,
+    County,
+    Enterprise,
+    RegistryVersion,
+    Site,
+    UserRow,
+)
 from store.sql.schema import alembic_config
 
 REGISTRY_TABLES = {"counties", "parks", "enterprises", "sites", "gateways", "registry_version"}
@@ -45,6 +53,7 @@ ALERT_TABLES = {
     "notification_deliveries",
 }
 BROKER_TABLES = {"broker_accounts"}
+ACCOUNT_TABLES = {"users", "api_keys"}
 
 
 @pytest.fixture
@@ -78,15 +87,22 @@ def test_empty_database_is_at_no_revision_and_lacks_every_table(empty_engine):
     assert current_revision(empty_engine) is None
     # The comparison used below does see a schema that differs from the models.
     missing = {diff[1].name for diff in differences(empty_engine) if diff[0] == "add_table"}
-    assert missing == REGISTRY_TABLES | DELIVERY_TABLES | ALERT_TABLES | BROKER_TABLES
+    assert (
+        missing == REGISTRY_TABLES | DELIVERY_TABLES | ALERT_TABLES | BROKER_TABLES | ACCOUNT_TABLES
+    )
 
 
 def test_upgrade_from_empty_to_head_builds_exactly_the_models(empty_sql_url, empty_engine):
     migrate(empty_sql_url)
 
-    assert current_revision(empty_engine) == head_revision() == "0007"
+    assert current_revision(empty_engine) == head_revision() == "0008"
     assert tables(empty_engine) == (
-        REGISTRY_TABLES | DELIVERY_TABLES | ALERT_TABLES | BROKER_TABLES | {"alembic_version"}
+        REGISTRY_TABLES
+        | DELIVERY_TABLES
+        | ALERT_TABLES
+        | BROKER_TABLES
+        | ACCOUNT_TABLES
+        | {"alembic_version"}
     )
     assert differences(empty_engine) == []
 
@@ -186,6 +202,58 @@ def test_registry_version_keeps_a_single_row(engine):
         connection.execute(
             insert(RegistryVersion).values(id=2, version=0, changed_at=func.current_timestamp())
         )
+
+
+@pytest.mark.parametrize(
+    ("role", "enterprise_id"),
+    [
+        ("enterprise_user", None),
+        ("bureau_admin", "e"),
+        ("bureau_viewer", "e"),
+        ("root", None),
+        ("enterprise_user", "nobody"),
+    ],
+)
+@pytest.mark.parametrize("table", [UserRow, ApiKeyRow])
+def test_database_refuses_an_account_whose_enterprise_does_not_fit_its_role(
+    engine, table, role, enterprise_id
+):
+    with engine.begin() as connection:
+        connection.execute(insert(County).values(id="c", name="Dongchangfu", name_zh="东昌府区"))
+        connection.execute(insert(Enterprise).values(id="e", name="Works", county_id="c"))
+    now = func.current_timestamp()
+    if table is UserRow:
+        values = {"username": "u", "display_name": "U", "password_hash": "x", "active": True}
+    else:
+        values = {"name": "k", "prefix": "p", "key_hash": "0" * 64}
+
+    with pytest.raises(IntegrityError), engine.begin() as connection:
+        connection.execute(
+            insert(table).values(role=role, enterprise_id=enterprise_id, created_at=now, **values)
+        )
+
+    with engine.begin() as connection:  # the same row with a fitting scope is accepted
+        fitting = "e" if role == "enterprise_user" else None
+        connection.execute(
+            insert(table).values(
+                role="enterprise_user" if fitting else "bureau_admin",
+                enterprise_id=fitting,
+                created_at=now,
+                **values,
+            )
+        )
+        assert connection.execute(select(func.count()).select_from(table)).scalar_one() == 1
+
+
+def test_downgrading_the_accounts_keeps_the_alerts(sql_url, engine):
+    downgrade(sql_url, "0006")
+
+    assert current_revision(engine) == "0006"
+    assert tables(engine) == (
+        REGISTRY_TABLES | DELIVERY_TABLES | ALERT_TABLES | {"alembic_version"}
+    )
+    migrate(sql_url)
+    assert differences(engine) == []
 
 
 # --- engines ------------------------------------------------------------------------------

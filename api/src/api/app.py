@@ -1,30 +1,43 @@
-"""The FastAPI application: routes under ``/v1``, stores opened for the application's life."""
+"""The FastAPI application: routes under ``/v1``, stores opened for the application's life.
+
+It refuses to be built without a safe token secret (:func:`api.settings.jwt_secret_of`).
+"""
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from fastapi import FastAPI, Request, status
 from fastapi.responses import JSONResponse
+from sqlalchemy import Engine
 
-from api.routes import completeness, health, readings, reports, series
-from api.settings import ApiSettings
+from api.routes import alert_stream, alerts, auth, completeness, health, readings, reports, series
+from api.settings import ApiSettings, jwt_secret_of
 from store.errors import InfluxQueryError, InfluxUnavailableError
 from store.influx import InfluxStore
-from store.sql import Registry
+from store.sql import AccountStore, AlertStore, AlertViews, Registry
 
 
 def create_app(
     settings: ApiSettings,
     *,
     influx: Callable[[], InfluxStore],
-    registry: Callable[[], Registry],
+    engine: Callable[[], Engine],
 ) -> FastAPI:
-    """Build the application; the stores are made by the factories when it starts."""
+    """Build the application; the stores are made by the factories when it starts.
+
+    Raises:
+        UnsafeSettingsError: the token secret is missing, short, or a default.
+    """
+    jwt_secret_of(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings
-        app.state.registry = registry()
+        sql = engine()
+        app.state.registry = Registry(sql)
+        app.state.accounts = AccountStore(sql)
+        app.state.alerts = AlertStore(sql)
+        app.state.alert_views = AlertViews(sql)
         with influx() as store:
             app.state.influx = store
             yield
@@ -39,10 +52,14 @@ def create_app(
     app.add_exception_handler(InfluxUnavailableError, _influx_unavailable)
     app.add_exception_handler(InfluxQueryError, _influx_query_failed)
     app.include_router(health.router)
+    app.include_router(auth.router, prefix="/v1")
     app.include_router(readings.router, prefix="/v1")
     app.include_router(series.router, prefix="/v1")
     app.include_router(completeness.router, prefix="/v1")
     app.include_router(reports.router, prefix="/v1")
+    # The stream first: /alerts/events must not be read as the alert with id "events".
+    app.include_router(alert_stream.router, prefix="/v1")
+    app.include_router(alerts.router, prefix="/v1")
     return app
 
 

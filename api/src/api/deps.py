@@ -1,4 +1,7 @@
-"""Dependencies the routes declare: the stores, held by the application's lifespan."""
+"""Dependencies the routes declare: the stores, held by the application's lifespan.
+
+Who calls is :data:`api.security.CurrentPrincipal` (and its role guards), not a store.
+"""
 
 from typing import Annotated
 
@@ -6,7 +9,7 @@ from fastapi import Depends, Request
 
 from api.settings import ApiSettings
 from store.influx import InfluxStore
-from store.sql import Registry
+from store.sql import AccountStore, AlertStore, AlertViews, Registry
 
 
 def _influx(request: Request) -> InfluxStore:
@@ -19,6 +22,21 @@ def _registry(request: Request) -> Registry:
     return registry
 
 
+def _accounts(request: Request) -> AccountStore:
+    accounts: AccountStore = request.app.state.accounts
+    return accounts
+
+
+def _alerts(request: Request) -> AlertStore:
+    alerts: AlertStore = request.app.state.alerts
+    return alerts
+
+
+def _alert_views(request: Request) -> AlertViews:
+    views: AlertViews = request.app.state.alert_views
+    return views
+
+
 def _settings(request: Request) -> ApiSettings:
     settings: ApiSettings = request.app.state.settings
     return settings
@@ -26,4 +44,7 @@ def _settings(request: Request) -> ApiSettings:
 
 InfluxDep = Annotated[InfluxStore, Depends(_influx)]
 RegistryDep = Annotated[Registry, Depends(_registry)]
+AccountsDep = Annotated[AccountStore, Depends(_accounts)]
+AlertsDep = Annotated[AlertStore, Depends(_alerts)]
+AlertViewsDep = Annotated[AlertViews, Depends(_alert_views)]
 SettingsDep = Annotated[ApiSettings, Depends(_settings)]

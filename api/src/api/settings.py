@@ -4,8 +4,9 @@ Built once in :func:`api.cli.main` and handed to :func:`api.app.create_app`.
 """
 
 from pathlib import Path
+from typing import Final
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from store.connection import InfluxConnection
@@ -32,6 +33,65 @@ class ApiSettings(BaseSettings):
     # The widest window one raw-series request may ask for: beyond it the answer should come from
     # the hourly series, not millions of raw points.
     max_raw_window_days: int = Field(default=31, ge=1)
+
+    # Tokens: HS256 with this secret (checked by jwt_secret_of when the API starts), short
+    # lived, and only for this issuer and audience.
+    jwt_secret: SecretStr | None = None
+    jwt_issuer: str = "lantian"
+    jwt_audience: str = "lantian-api"
+    token_ttl_s: int = Field(default=900, ge=30, le=86_400)
+
+    # The live alert stream polls the audit table (the rules service is another process).
+    stream_poll_s: float = Field(default=1.0, gt=0)
+    stream_keepalive_s: float = Field(default=15.0, gt=0)
+
+
+MIN_SECRET_BYTES: Final = 32  # HS256 keys of at least the hash's 256 bits (RFC 7518, 3.2)
+# Words that mark a value copied from an example or left at a default, never a real secret.
+_PLACEHOLDERS: Final = (
+    "changeme",
+    "change-me",
+    "change_me",
+    "changethis",
+    "secret-key",
+    "secretkey",
+    "your-secret",
+    "example",
+    "default",
+    "insecure",
+    "placeholder",
+    "lantian",
+    "password",
+)
+_MIN_DISTINCT: Final = 10  # "aaaa..." or "0123012301..." is long but guessable
+
+
+class UnsafeSettingsError(ValueError):
+    """A setting the API refuses to start with; the message says which and why."""
+
+
+def jwt_secret_of(settings: "ApiSettings") -> bytes:
+    """The key that signs the API's tokens, if it is safe to use.
+
+    Raises:
+        UnsafeSettingsError: it is missing, shorter than 32 bytes, or a default or example.
+    """
+    name = "LANTIAN_API_JWT_SECRET"
+    if settings.jwt_secret is None:
+        raise UnsafeSettingsError(f"{name} is not set: the API cannot sign tokens without it")
+    secret = settings.jwt_secret.get_secret_value()
+    key = secret.encode()
+    if len(key) < MIN_SECRET_BYTES:
+        raise UnsafeSettingsError(
+            f"{name} has {len(key)} bytes; at least {MIN_SECRET_BYTES} are needed"
+        )
+    lowered = secret.lower()
+    if any(word in lowered for word in _PLACEHOLDERS) or len(set(secret)) < _MIN_DISTINCT:
+        raise UnsafeSettingsError(
+            f"{name} is a default or example value; generate one with"
+            " python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+        )
+    return key
 
 
 def settings_from(env_file: Path | None) -> ApiSettings:

@@ -7,8 +7,8 @@ from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import AwareDatetime, BaseModel, Field
 
 from api.deps import InfluxDep, RegistryDep, SettingsDep
+from api.security import CurrentPrincipal, visible_site
 from store.readings import site_series
-from store.sql import NotFoundError
 from telemetry import CATALOG, Quality
 from telemetry.payload import MAX_TS_MS, MIN_TS_MS
 
@@ -54,11 +54,16 @@ class SiteReadings(BaseModel):
 
 @router.get(
     "/sites/{site_id}/readings",
-    responses={404: {"description": "no such site"}, 422: {"description": "bad query"}},
+    responses={
+        401: {"description": "not signed in"},
+        404: {"description": "no such site, or not the caller's enterprise's"},
+        422: {"description": "bad query"},
+    },
 )
 def get_site_readings(  # noqa: PLR0913 - one parameter per query field
     site_id: str,
     *,
+    principal: CurrentPrincipal,
     influx: InfluxDep,
     registry: RegistryDep,
     settings: SettingsDep,
@@ -97,10 +102,7 @@ def get_site_readings(  # noqa: PLR0913 - one parameter per query field
             status.HTTP_422_UNPROCESSABLE_CONTENT,
             f"a raw series covers at most {settings.max_raw_window_days} days",
         )
-    try:
-        registry.get_site(site_id)
-    except NotFoundError:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no site {site_id!r}") from None
+    visible_site(registry, principal, site_id)
     rows = site_series(
         influx,
         site=site_id,

@@ -7,8 +7,10 @@ progress (:class:`DeliveryLedger`): each gateway's ack watermark and gaps; and t
 rule results (:class:`RuleResults`): what the rules engine decided per rule, subject and window;
 and the production output (:class:`ProductionStore`) enterprises submit, the denominator of
 their energy intensity; and the alerts (:class:`AlertStore`) with their audit trail, the
-notification outbox (:class:`Outbox`) and the contacts notices go to (:class:`Contacts`).
-Later revisions add emission limits and energy targets and users, each as a module beside
+notification outbox (:class:`Outbox`) and the contacts notices go to (:class:`Contacts`),
+with read-only views for people (:class:`AlertViews`); and the API's accounts
+(:class:`AccountStore`): users and machine keys. Later revisions add emission limits and
+energy targets, each as a module beside
 ``registry.py`` and a migration in ``migrations/versions/``.
 
 SQLite is the embedded default, PostgreSQL the production option; both run the same Alembic
@@ -22,6 +24,18 @@ The ORM models (:mod:`store.sql.models`) describe the schema; services use the r
 package returns (:class:`Placement`, :class:`SiteRecord`, ...), never live ORM objects.
 """
 
+from store.sql.account_records import (
+    AccountError,
+    AccountNotFoundError,
+    ApiKeyRecord,
+    DuplicateUsernameError,
+    InvalidAccountError,
+    InvalidApiKeyError,
+    Role,
+    UnknownEnterpriseError,
+    UserRecord,
+)
+from store.sql.accounts import AccountStore
 from store.sql.alert_changes import AlertTransaction
 from store.sql.alert_records import AlertEventRecord, AlertRecord
 from store.sql.alert_states import (
@@ -38,6 +52,7 @@ from store.sql.alert_states import (
     InvalidTransitionError,
     NoticeKind,
 )
+from store.sql.alert_views import AlertEventView, AlertFilter, AlertPage, AlertViews
 from store.sql.alerts import AlertStore
 from store.sql.contacts import (
     Channel,
@@ -100,16 +115,24 @@ from store.sql.schema import (
 __all__ = [
     "BUREAU",
     "OPEN_STATES",
+    "AccountError",
+    "AccountNotFoundError",
+    "AccountStore",
     "Actor",
     "ActorKind",
     "AlertAction",
     "AlertError",
     "AlertEventRecord",
+    "AlertEventView",
+    "AlertFilter",
     "AlertNotFoundError",
+    "AlertPage",
     "AlertRecord",
     "AlertState",
     "AlertStore",
     "AlertTransaction",
+    "AlertViews",
+    "ApiKeyRecord",
     "Channel",
     "ContactNotFoundError",
     "ContactRecord",
@@ -122,10 +145,13 @@ __all__ = [
     "DeliveryNotFoundError",
     "DeliveryState",
     "DuplicateError",
+    "DuplicateUsernameError",
     "EnterpriseRecord",
     "ForbiddenActionError",
     "GapRecord",
+    "InvalidAccountError",
     "InvalidAlertInputError",
+    "InvalidApiKeyError",
     "InvalidContactError",
     "InvalidRecordError",
     "InvalidSubmissionError",
@@ -147,6 +173,7 @@ __all__ = [
     "Recorded",
     "Registry",
     "RegistryError",
+    "Role",
     "RuleResult",
     "RuleResults",
     "SchemaVersionError",
@@ -155,8 +182,10 @@ __all__ = [
     "StoredOutcome",
     "SubmitOutcome",
     "Submitted",
+    "UnknownEnterpriseError",
     "UnknownGatewayError",
     "UnsupportedDatabaseError",
+    "UserRecord",
     "create_engine_for",
     "current_revision",
     "database_url",

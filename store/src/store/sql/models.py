@@ -457,7 +457,7 @@ class NotificationDeliveryRow(Base):
 
 ACCOUNT_KINDS: Final = "'gateway', 'enterprise', 'service'"
 SERVICE_ROLES: Final = "'ingest', 'rules', 'api', 'monitor'"
-USERNAME_LENGTH: Final = 80  # ``ent@`` + an identifier of at most 64 characters, with room
+BROKER_USERNAME_LENGTH: Final = 80  # ``ent@`` + an identifier of at most 64 characters, with room
 
 
 class BrokerAccountRow(Base):
@@ -485,7 +485,7 @@ class BrokerAccountRow(Base):
         ),
     )
 
-    username: Mapped[str] = mapped_column(String(USERNAME_LENGTH), primary_key=True)
+    username: Mapped[str] = mapped_column(String(BROKER_USERNAME_LENGTH), primary_key=True)
     kind: Mapped[str] = mapped_column(String(STATE_LENGTH))
     gateway_id: Mapped[str | None] = mapped_column(ForeignKey("gateways.id"), index=True)
     enterprise_id: Mapped[str | None] = mapped_column(ForeignKey("enterprises.id"), index=True)
@@ -493,4 +493,57 @@ class BrokerAccountRow(Base):
     password_hash: Mapped[str] = mapped_column(String(NAME_LENGTH))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     password_set_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+ROLES: Final = "'bureau_admin', 'bureau_viewer', 'enterprise_user'"
+ROLE_LENGTH: Final = 32
+USERNAME_LENGTH: Final = 120  # store.sql.alert_states.USER_NAME_LENGTH: it names audit actors
+# An enterprise role carries its enterprise; a bureau role carries none.
+ROLE_SCOPE: Final = "(role = 'enterprise_user') = (enterprise_id IS NOT NULL)"
+
+
+class UserRow(Base):
+    """A person who signs in to the API: bureau staff, or a user of one enterprise.
+
+    ``password_hash`` is a PHC string (argon2id); the password itself is never stored.
+    """
+
+    __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint(f"role IN ({ROLES})", name="role_known"),
+        CheckConstraint(ROLE_SCOPE, name="enterprise_matches_role"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(USERNAME_LENGTH), unique=True)
+    display_name: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    password_hash: Mapped[str] = mapped_column(Text)
+    role: Mapped[str] = mapped_column(String(ROLE_LENGTH))
+    enterprise_id: Mapped[str | None] = mapped_column(ForeignKey("enterprises.id"), index=True)
+    active: Mapped[bool] = mapped_column(Boolean())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    last_login_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class ApiKeyRow(Base):
+    """A machine's key to the API: found by ``prefix``, checked against ``key_hash``.
+
+    ``key_hash`` is the SHA-256 of the whole key (hex); the key is shown once, when made.
+    A revoked key keeps its row, so the audit trail's ``key:{id}`` actors stay explained.
+    """
+
+    __tablename__ = "api_keys"
+    __table_args__ = (
+        CheckConstraint(f"role IN ({ROLES})", name="role_known"),
+        CheckConstraint(ROLE_SCOPE, name="enterprise_matches_role"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    prefix: Mapped[str] = mapped_column(String(IDENTIFIER_LENGTH), unique=True)
+    key_hash: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(ROLE_LENGTH))
+    enterprise_id: Mapped[str | None] = mapped_column(ForeignKey("enterprises.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())

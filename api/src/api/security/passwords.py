@@ -1,0 +1,44 @@
+"""Password hashing with argon2id (RFC 9106), through argon2-cffi.
+
+The stored hash is a PHC string that names its own parameters, so raising them later needs no
+migration: :func:`verify` tells when a hash was made with other parameters than today's, and
+sign-in then stores a new hash of the password it just checked.
+"""
+
+from dataclasses import dataclass
+from typing import Final
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+# argon2-cffi's defaults are RFC 9106's second recommended option (t=3, 64 MiB, p=4).
+HASHER: Final = PasswordHasher()
+# A hash checked when the username is unknown, so that sign-in takes as long for a name that
+# does not exist as for a wrong password and does not tell which names exist.
+_DUMMY: Final = HASHER.hash("no such user")
+
+
+@dataclass(frozen=True, slots=True)
+class Verified:
+    """A password matched; ``rehash`` is a new hash when the stored one is outdated."""
+
+    rehash: str | None
+
+
+def hash_password(password: str, hasher: PasswordHasher = HASHER) -> str:
+    """The PHC string to store for ``password``."""
+    return hasher.hash(password)
+
+
+def verify(stored: str, password: str, hasher: PasswordHasher = HASHER) -> Verified | None:
+    """``None`` when ``password`` does not match ``stored`` (or ``stored`` is no argon2 hash)."""
+    try:
+        hasher.verify(stored, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    return Verified(hasher.hash(password) if hasher.check_needs_rehash(stored) else None)
+
+
+def burn_time(password: str) -> None:
+    """Spend the time a verification takes, for a username that does not exist."""
+    verify(_DUMMY, password)
