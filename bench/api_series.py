@@ -11,8 +11,10 @@ daily cycle of the site's own level with noise; each gateway minute aggregates 6
 **Measurement.** ``lantian-api serve`` runs as its own process (uvicorn, as deployed) against
 that InfluxDB and registry. After ``--warmup`` requests, ``--requests`` requests of
 ``GET /v1/sites/{site}/series?metric=pm25&resolution=hour`` over the days filled, the sites in
-turn, one at a time, are timed from request to the last byte; every answer must hold one point
-per hour. The same is done for the daily points (``resolution=day``, resampled with pandas).
+turn, one at a time, each with a bureau viewer's ``X-API-Key`` (checked against the SQL store
+on every request, as deployed), are timed from request to the last byte; every answer must
+hold one point per hour. The same is done for the daily points (``resolution=day``, resampled
+with pandas).
 The goal, p95 of the 30-day hourly series at most 150 ms, is checked with ``--days 30``.
 """
 
@@ -20,6 +22,7 @@ import argparse
 import math
 import os
 import random
+import secrets
 import statistics
 import subprocess
 import sys
@@ -35,7 +38,7 @@ from devstack.servers import InfluxServer, free_port
 from store.influx import InfluxStore
 from store.lineprotocol import Point, encode_point
 from store.rollups import HOUR_POLICY, MINUTE_POLICY, Retention, prepare_retention
-from store.sql import Registry, create_engine_for, migrate
+from store.sql import AccountStore, Registry, Role, create_engine_for, migrate
 
 MINUTE_MS, HOUR_MS, DAY_MS = 60_000, 3_600_000, 86_400_000
 DEVICES = ("pm-1", "pm-2")
@@ -118,6 +121,7 @@ def serve(
         "LANTIAN_API_INFLUX__URL": influx_url,
         "LANTIAN_API_INFLUX__DATABASE": database,
         "LANTIAN_API_SQL_URL": sql_url,
+        "LANTIAN_API_JWT_SECRET": secrets.token_urlsafe(48),
     }
     log = (workdir / "api.log").open("wb")
     process = subprocess.Popen(
@@ -172,6 +176,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         migrate(sql_url)
         engine = create_engine_for(sql_url)
         register(Registry(engine), sites)
+        _, key = AccountStore(engine).create_api_key("bench", role=Role.BUREAU_VIEWER)
         engine.dispose()
         with (
             InfluxServer(workdir / "influxdb") as server,
@@ -186,14 +191,24 @@ def main(argv: Sequence[str] | None = None) -> int:
             say(f"wrote {points:,} rollup points for {len(sites)} sites in {elapsed:.1f} s")
             process, base = serve(workdir, server.url, influx.database, sql_url)
             try:
-                return measure(args, base, [s.site for s in sites], end_ms)
+                return measure(
+                    args,
+                    httpx.Client(base_url=base, headers={"X-API-Key": key}, timeout=30),
+                    [s.site for s in sites],
+                    end_ms,
+                )
             finally:
                 process.terminate()
                 process.wait(timeout=10)
 
 
-def measure(args: argparse.Namespace, base: str, sites: Sequence[str], end_ms: int) -> int:
-    """Time the hourly and the daily series over every day filled; print the figures."""
+def measure(
+    args: argparse.Namespace, client: httpx.Client, sites: Sequence[str], end_ms: int
+) -> int:
+    """Time the hourly and the daily series over every day filled; print the figures.
+
+    ``client`` holds the API's address and the caller's key; it is closed when done.
+    """
     start_ms = end_ms - args.days * DAY_MS
     window = f"start={_iso(start_ms)}&end={_iso(end_ms)}"
 
@@ -204,7 +219,7 @@ def measure(args: argparse.Namespace, base: str, sites: Sequence[str], end_ms: i
         ]
 
     problems = 0
-    with httpx.Client(base_url=base, timeout=30) as client:
+    with client:
         for resolution in ("hour", "day"):
             timed_paths = paths(resolution, args.warmup + args.requests)
             # every hour; days that need not start at a local midnight (UTC+8) touch one more

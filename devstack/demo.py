@@ -8,8 +8,9 @@ and DL/T 645, with scheduled faults) in one ``lantian-firmware-sim scenario`` pr
 edge agent whose configuration is written from the fleet's endpoints. Particulate sensors
 publish every sample, so readings flow at once; meters publish one-minute aggregates. It prints
 what runs where and one live line of progress, read from ingest's and the rules engine's
-Prometheus metrics. Ctrl-C (or ``--duration``) stops the gateways first, lets ingest drain, then
-stops everything else.
+Prometheus metrics, and an API key of a bureau viewer, made for this run in the demo's SQL
+store, to call the API with (``X-API-Key``). Ctrl-C (or ``--duration``) stops the gateways
+first, lets ingest drain, then stops everything else.
 
 The demo's InfluxDB starts empty, so the rules engine looks back over no past windows
 (``WINDOW_LOOKBACK_H=0``): hourly window rules record their first results two minutes after the
@@ -92,6 +93,7 @@ def run(workdir: Path, *, sites: int, api_port: int, stop: threading.Event) -> i
             platform.rules(metrics_port=rules_port, rule_files=[RULE_FILE], settings=RULES_SETTINGS)
         )
         api = services.start(platform.api(port=api_port))
+        api_key = platform.api_key("demo")
         metrics_url = f"http://127.0.0.1:{metrics_port}/metrics"
         rules_url = f"http://127.0.0.1:{rules_port}/metrics"
         say("  waiting for ingest and the rules engine to subscribe ...")
@@ -123,7 +125,11 @@ def run(workdir: Path, *, sites: int, api_port: int, stop: threading.Event) -> i
                     f"  ingest        metrics at {metrics_url}",
                     f"  rules         metrics at {rules_url}   rules {RULE_FILE.name}",
                     f"  API           {api_url}/docs",
-                    f"  readings      {api_url}/v1/sites/{first.site}/readings?metric=pm25",
+                    f"  API key       {api_key}   (bureau_viewer, this run only)",
+                    (
+                        f"  readings      curl -H 'X-API-Key: {api_key}'"
+                        f" '{api_url}/v1/sites/{first.site}/readings?metric=pm25'"
+                    ),
                     f"  logs          {workdir / 'logs'}",
                     "  Ctrl-C stops everything.",
                 ]
@@ -131,7 +137,7 @@ def run(workdir: Path, *, sites: int, api_port: int, stop: threading.Event) -> i
         )
         failed = _report_until(
             stop,
-            lambda: _progress_line(metrics_url, rules_url, api_url, first.site),
+            lambda: _progress_line(metrics_url, rules_url, api_url, api_key, first.site),
             [ingest, rules, api, *gateways.children],
         )
         say("\nstopping gateways ...")
@@ -183,7 +189,7 @@ def _report_until(
     return False
 
 
-def _progress_line(metrics_url: str, rules_url: str, api_url: str, site: str) -> str:
+def _progress_line(metrics_url: str, rules_url: str, api_url: str, api_key: str, site: str) -> str:
     """Readings through ingest, rule results, and the latest PM2.5 of one site."""
     progress = IngestProgress.scrape(metrics_url)
     readings = (
@@ -199,14 +205,17 @@ def _progress_line(metrics_url: str, rules_url: str, api_url: str, site: str) ->
         else f"{rules.changed} results, {rules.firing} firing"
         + (f", {rules.window_failures} window runs failed" if rules.window_failures else "")
     )
-    latest = _latest_pm25(api_url, site)
+    latest = _latest_pm25(api_url, api_key, site)
     return f"readings {readings}  |  rules {results}  |  {site} pm25 {latest}"
 
 
-def _latest_pm25(api_url: str, site: str) -> str:
+def _latest_pm25(api_url: str, api_key: str, site: str) -> str:
     try:
         response = httpx.get(
-            f"{api_url}/v1/sites/{site}/readings", params={"metric": "pm25"}, timeout=2.0
+            f"{api_url}/v1/sites/{site}/readings",
+            params={"metric": "pm25"},
+            headers={"X-API-Key": api_key},
+            timeout=2.0,
         )
         readings = response.json()["readings"] if response.status_code == 200 else []
     except (httpx.HTTPError, ValueError, KeyError):

@@ -5,6 +5,7 @@ would: console scripts, settings in environment variables, a YAML file per gatew
 """
 
 import dataclasses
+import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from devstack.gateways import Polling, device_entries, read_endpoints
 from devstack.processes import ChildProcess, console_script
 from firmware_sim.fleet import FleetEndpoints
+from store.sql import AccountStore, Role, create_engine_for
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,16 +94,32 @@ class Platform:
         )
 
     def api(self, *, port: int) -> ChildProcess:
-        """The HTTP API on ``port``."""
+        """The HTTP API on ``port``, signing its tokens with a secret of its own.
+
+        Callers present an API key (:meth:`api_key`), which the secret does not concern.
+        """
         env = {
             "LANTIAN_API_PORT": str(port),
             "LANTIAN_API_INFLUX__URL": self.influx_url,
             "LANTIAN_API_INFLUX__DATABASE": self.influx_database,
             "LANTIAN_API_SQL_URL": self.sql_url,
+            "LANTIAN_API_JWT_SECRET": secrets.token_urlsafe(48),
         }
         return ChildProcess(
             "api", [console_script("lantian-api"), "serve"], log_path=self._log("api"), env=env
         )
+
+    def api_key(self, name: str, *, role: Role = Role.BUREAU_VIEWER) -> str:
+        """A new API key of ``role`` in the SQL store, for an ``X-API-Key`` header.
+
+        The store keeps only its hash: whoever asks for it must print or keep it.
+        """
+        engine = create_engine_for(self.sql_url)
+        try:
+            _, key = AccountStore(engine).create_api_key(name, role=role)
+        finally:
+            engine.dispose()
+        return key
 
     def pms5003(
         self, link: Path, *, seed: int, period_s: float = 1.0, record: Path | None = None

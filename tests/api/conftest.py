@@ -3,7 +3,9 @@
 ``api`` is the application in-process (its lifespan runs); ``people`` are one user of each
 role: ``admin`` (bureau_admin), ``viewer`` (bureau_viewer), ``zhang`` of Hengtong and
 ``wang`` of Qingyuan (enterprise_user). ``sign_in`` gets a user's bearer headers the way a
-client does, through ``POST /v1/auth/token``.
+client does, through ``POST /v1/auth/token``; ``key_headers`` makes an API key of a role, as a
+machine presents it. ``influx_settings`` points a test API at the ``influx`` fixture's server;
+``rolled`` is that server with the rollups' policies, which ``store`` fills as ingest does.
 """
 
 import dataclasses
@@ -19,9 +21,21 @@ from sqlalchemy import Engine
 from api.app import create_app
 from api.security.passwords import hash_password
 from api.settings import ApiSettings
-from devstack.city import CITY, register
+from devstack.city import CITY, SimSite, register
 from store.connection import InfluxConnection
-from store.sql import AccountStore, AlertStore, Registry, Role, RuleResult, create_engine_for
+from store.influx import InfluxStore
+from store.readings import reading_points
+from store.rollups import ROLLUPS, Retention, backfill, prepare_retention
+from store.sql import (
+    AccountStore,
+    AlertStore,
+    Placement,
+    Registry,
+    Role,
+    RuleResult,
+    create_engine_for,
+)
+from telemetry import Quality, Reading
 
 JWT_SECRET = secrets.token_urlsafe(48)
 PASSWORD = "correct horse battery staple"  # noqa: S105 - the test users'
@@ -44,6 +58,12 @@ def settings(**changes: object) -> ApiSettings:
         "jwt_secret": JWT_SECRET,
     }
     return ApiSettings.model_validate(values | changes)
+
+
+def influx_settings(influx: InfluxStore, **changes: object) -> ApiSettings:
+    """Settings of a test API reading the real InfluxDB of the ``influx`` fixture."""
+    connection = InfluxConnection(url=influx.url, database=influx.database, timeout_s=5.0)
+    return settings(influx=connection, **changes)
 
 
 @pytest.fixture
@@ -69,11 +89,26 @@ def people(city_sql):
     return accounts
 
 
-def make_client(engine: Engine, api_settings: ApiSettings | None = None) -> TestClient:
-    app = create_app(
-        api_settings or settings(), influx=lambda: InfluxConnection().open(), engine=lambda: engine
+def make_client(
+    engine: Engine,
+    api_settings: ApiSettings | None = None,
+    *,
+    headers: dict[str, str] | None = None,
+) -> TestClient:
+    """The API in-process; server errors come back as a 500 response the test can check."""
+    api_settings = api_settings or settings()
+    app = create_app(api_settings, influx=api_settings.influx.open, engine=lambda: engine)
+    return TestClient(app, raise_server_exceptions=False, headers=headers)
+
+
+def key_headers(
+    engine: Engine, role: Role = Role.BUREAU_VIEWER, enterprise: str | None = None
+) -> dict[str, str]:
+    """The header of a new API key of ``role`` (and ``enterprise``), as a machine sends it."""
+    _, key = AccountStore(engine).create_api_key(
+        f"test-{role.value}".replace("_", "-"), role=role, enterprise_id=enterprise
     )
-    return TestClient(app, raise_server_exceptions=False)
+    return {"X-API-Key": key}
 
 
 @pytest.fixture
@@ -118,3 +153,55 @@ def open_alert(engine: Engine, enterprise: str | None, site: str | None, **chang
         alert = alerts.open(result(enterprise, site, **changes))
         alerts.fire([alert.id])
     return alert.id
+
+
+MINUTE_MS = 60_000
+
+
+def at(epoch_ms: int) -> str:
+    return datetime.fromtimestamp(epoch_ms / 1000, UTC).isoformat()
+
+
+def minutes(
+    start_ms: int,
+    count: int,
+    value: float,
+    *,
+    device: str = "pm-1",
+    metric: str = "pm25",
+    spread: float = 1.0,
+    quality: Quality = Quality.NORMAL,
+) -> list[Reading]:
+    """One gateway aggregate per minute, as gateways publish them."""
+    return [
+        Reading(
+            device=device,
+            metric=metric,
+            value=value,
+            ts=start_ms + n * MINUTE_MS,
+            quality=quality,
+            min=value - spread,
+            max=value + spread,
+            count=6,
+            valid=True,
+            interval_s=60,
+        )
+        for n in range(count)
+    ]
+
+
+def store(influx: InfluxStore, sim: SimSite, readings: list[Reading]) -> None:
+    """Write as ingest does, then roll up as the CQs and ingest's backfill do."""
+    park = sim.park[0] if sim.park else None
+    placement = Placement(sim.gateway, sim.site, sim.enterprise[0], park, sim.county[0])
+    influx.write(reading_points(placement, readings))
+    first, last = min(r.ts for r in readings), max(r.ts for r in readings) + MINUTE_MS
+    for rollup in ROLLUPS:
+        backfill(influx, rollup, start_ms=first, end_ms=last)
+
+
+@pytest.fixture
+def rolled(influx: InfluxStore) -> InfluxStore:
+    """The ``influx`` fixture's database with the rollups' retention policies."""
+    prepare_retention(influx, Retention())
+    return influx

@@ -1,21 +1,19 @@
 """The HTTP API in-process (its lifespan runs) over a real InfluxDB and a real SQLite registry."""
 
-import secrets
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
+from tests.api.conftest import key_headers, make_client, settings
 
-from api.app import create_app
-from api.settings import ApiSettings
 from devstack.city import CITY, SimSite, register
 from devstack.servers import InfluxServer
 from store.connection import InfluxConnection
 from store.influx import InfluxStore
 from store.readings import reading_points
-from store.sql import AccountStore, Placement, Registry, Role, create_engine_for
+from store.sql import Placement, Registry, create_engine_for
 from telemetry import CATALOG, Quality, Reading
 
 pytestmark = pytest.mark.integration
@@ -25,7 +23,6 @@ SITE = HENGTONG.site
 URL = f"/v1/sites/{SITE}/readings"
 CHINA = timezone(timedelta(hours=8))
 HOUR_MS = 3_600_000
-JWT_SECRET = secrets.token_urlsafe(48)
 
 
 def ms(moment: datetime) -> int:
@@ -63,16 +60,10 @@ def city_engine(sqlite_url: str) -> Iterator[Engine]:
 def app_client(
     url: str, database: str, engine: Engine, *, max_raw_window_days: int = 31
 ) -> TestClient:
-    settings = ApiSettings(
-        influx=InfluxConnection(url=url, database=database, timeout_s=2.0),
-        max_raw_window_days=max_raw_window_days,
-        jwt_secret=JWT_SECRET,
-    )
-    app = create_app(settings, influx=settings.influx.open, engine=lambda: engine)
-    # A bureau viewer reads every site; tests/api/test_security.py covers who may read what.
-    _, key = AccountStore(engine).create_api_key("readings-test", role=Role.BUREAU_VIEWER)
-    # Server errors come back as a 500 response, so a test can say which answer it expected.
-    return TestClient(app, raise_server_exceptions=False, headers={"X-API-Key": key})
+    connection = InfluxConnection(url=url, database=database, timeout_s=2.0)
+    api_settings = settings(influx=connection, max_raw_window_days=max_raw_window_days)
+    # A bureau viewer reads every site; tests/api/test_site_boundary.py covers who reads what.
+    return make_client(engine, api_settings, headers=key_headers(engine))
 
 
 @pytest.fixture

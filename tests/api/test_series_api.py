@@ -10,16 +10,12 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+from tests.api.conftest import at, influx_settings, key_headers, make_client, minutes, store
 
-from api.app import create_app
-from api.settings import ApiSettings
-from devstack.city import CITY, SimSite, register
-from store.connection import InfluxConnection
+from devstack.city import CITY
 from store.influx import InfluxStore
-from store.readings import reading_points
-from store.rollups import ROLLUPS, Retention, backfill, prepare_retention
-from store.sql import Placement, Registry
-from telemetry import Quality, Reading
+from telemetry import Quality
 
 pytestmark = pytest.mark.integration
 
@@ -31,63 +27,11 @@ MINUTE_MS, HOUR_MS = 60_000, 3_600_000
 DAY = int(datetime(2026, 11, 9, 16, tzinfo=UTC).timestamp() * 1000)
 
 
-def at(epoch_ms: int) -> str:
-    return datetime.fromtimestamp(epoch_ms / 1000, UTC).isoformat()
-
-
-def minutes(
-    start_ms: int,
-    count: int,
-    value: float,
-    *,
-    device: str = "pm-1",
-    metric: str = "pm25",
-    spread: float = 1.0,
-    quality: Quality = Quality.NORMAL,
-) -> list[Reading]:
-    """One gateway aggregate per minute, as gateways publish them."""
-    return [
-        Reading(
-            device=device,
-            metric=metric,
-            value=value,
-            ts=start_ms + n * MINUTE_MS,
-            quality=quality,
-            min=value - spread,
-            max=value + spread,
-            count=6,
-            valid=True,
-            interval_s=60,
-        )
-        for n in range(count)
-    ]
-
-
-def store(influx: InfluxStore, sim: SimSite, readings: list[Reading]) -> None:
-    """Write as ingest does, then roll up as the CQs and ingest's backfill do."""
-    park = sim.park[0] if sim.park else None
-    placement = Placement(sim.gateway, sim.site, sim.enterprise[0], park, sim.county[0])
-    influx.write(reading_points(placement, readings))
-    first, last = min(r.ts for r in readings), max(r.ts for r in readings) + MINUTE_MS
-    for rollup in ROLLUPS:
-        backfill(influx, rollup, start_ms=first, end_ms=last)
-
-
 @pytest.fixture
-def rolled(influx: InfluxStore) -> InfluxStore:
-    prepare_retention(influx, Retention())
-    return influx
-
-
-@pytest.fixture
-def api(rolled: InfluxStore, registry: Registry) -> Iterator[TestClient]:
-    register(registry, CITY)
-    settings = ApiSettings(
-        influx=InfluxConnection(url=rolled.url, database=rolled.database, timeout_s=5.0),
-        max_raw_window_days=2,
-    )
-    app = create_app(settings, influx=settings.influx.open, registry=lambda: registry)
-    with TestClient(app, raise_server_exceptions=False) as client:
+def api(rolled: InfluxStore, city_sql: Engine) -> Iterator[TestClient]:
+    api_settings = influx_settings(rolled, max_raw_window_days=2)
+    # A bureau viewer reads every site; tests/api/test_route_boundary.py covers who reads what.
+    with make_client(city_sql, api_settings, headers=key_headers(city_sql)) as client:
         yield client
 
 

@@ -17,6 +17,7 @@ from tests.deploy.conftest import (
     references,
 )
 
+from api.settings import ApiSettings, UnsafeSettingsError, jwt_secret_of
 from devstack import fleet
 
 LANTIAN_SERVICES = ["setup", "ingest", "rules", "api", "fleet"]
@@ -46,8 +47,8 @@ def test_every_variable_the_compose_file_uses_is_in_env_example_and_none_is_stal
     used = references(compose_text)
     assert used - env_example.keys() == set()
     assert env_example.keys() - used == set()
-    secrets = [key for key in env_example if "PASSWORD" in key]
-    assert secrets
+    secrets = [key for key in env_example if "PASSWORD" in key or "SECRET" in key]
+    assert "API_JWT_SECRET" in secrets
     assert all(env_example[key] == "change-me" for key in secrets)
 
 
@@ -119,6 +120,22 @@ def test_every_lantian_variable_is_one_a_settings_class_accepts_and_validates(
         assert settings is not None
     if service in {"ingest", "rules", "api"}:
         assert by_class, service
+
+
+def test_the_api_refuses_the_example_token_secret_and_starts_with_a_generated_one(
+    environment, monkeypatch
+):
+    for key in list(os.environ):
+        if key.startswith("LANTIAN_"):
+            monkeypatch.delenv(key)
+    for key, value in environment["api"].items():
+        if key.startswith("LANTIAN_API_"):
+            monkeypatch.setenv(key, value)
+
+    with pytest.raises(UnsafeSettingsError, match="LANTIAN_API_JWT_SECRET"):
+        jwt_secret_of(ApiSettings())  # "change-me", as .env.example has it
+    monkeypatch.setenv("LANTIAN_API_JWT_SECRET", "Zq8-" + "x7Pk2Lm9Rt4Vw6Yb3Nc5Hd8Jf1Gs0Ae" * 2)
+    assert len(jwt_secret_of(ApiSettings())) >= 32
 
 
 def test_the_services_find_each_other_on_the_ports_the_servers_listen_on(environment):

@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 from tests.deploy.conftest import ROOT, SETTINGS, accepted_names, console_scripts, read_env_file
 
+from api.settings import ApiSettings, UnsafeSettingsError, jwt_secret_of
+
 SERVER_UNITS = sorted((ROOT / "deploy" / "systemd").glob("*.service"))
 UNITS = [*SERVER_UNITS, ROOT / "edge" / "deploy" / "lantian-edge.service"]
 
@@ -73,6 +75,19 @@ def test_the_environment_file_example_holds_only_settings_that_validate(path, mo
     for key, value in values.items():
         monkeypatch.setenv(key, value)
     assert SETTINGS[prefix]() is not None
+
+
+def test_the_api_example_token_secret_is_refused_until_replaced(monkeypatch):
+    values = read_env_file(ROOT / "deploy" / "systemd" / "api.env.example")
+    for key in list(os.environ):
+        if key.startswith("LANTIAN_"):
+            monkeypatch.delenv(key)
+    for key, value in values.items():
+        monkeypatch.setenv(key, value)
+
+    assert values["LANTIAN_API_JWT_SECRET"] == "change-me"  # noqa: S105 - the example's placeholder
+    with pytest.raises(UnsafeSettingsError, match="LANTIAN_API_JWT_SECRET"):
+        jwt_secret_of(ApiSettings())
 
 
 @pytest.mark.parametrize("path", SERVER_UNITS, ids=lambda path: path.name)

@@ -31,13 +31,12 @@ def _recorded(path):
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-def _api_readings(api_url, metric, interval="raw"):
+def _api_readings(api, metric, interval="raw"):
     now = datetime.now(UTC)
     window = {"start": (now - timedelta(hours=1)).isoformat(), "end": now.isoformat()}
-    response = httpx.get(
-        f"{api_url}/v1/sites/{SITE.site}/readings",
+    response = api.get(
+        f"/v1/sites/{SITE.site}/readings",
         params={"metric": metric, "interval": interval, **window},
-        timeout=5,
     )
     response.raise_for_status()
     return response.json()["readings"]
@@ -53,10 +52,15 @@ def test_values_on_the_wire_come_back_from_the_api_unchanged(
     wire = tmp_path / "wire.jsonl"
     link = tmp_path / "dev" / "pm-1"
     link.parent.mkdir()
-    api_url = f"http://127.0.0.1:{free_port()}"
-    api_port = int(api_url.rsplit(":", 1)[1])
+    api_port = free_port()
+    # A bureau viewer's key: it reads every site.
+    reader = httpx.Client(
+        base_url=f"http://127.0.0.1:{api_port}",
+        headers={"X-API-Key": platform.api_key("thin-slice")},
+        timeout=5,
+    )
 
-    with ProcessGroup() as services, ProcessGroup() as gateways:
+    with ProcessGroup() as services, ProcessGroup() as gateways, reader:
         metrics_port = free_port()
         ingest = services.start(platform.ingest(metrics_port=metrics_port))
         api = services.start(platform.api(port=api_port))
@@ -87,19 +91,19 @@ def test_values_on_the_wire_come_back_from_the_api_unchanged(
 
         def api_has_the_last_frame():
             try:
-                readings = _api_readings(api_url, "pm25")
+                readings = _api_readings(reader, "pm25")
             except httpx.HTTPError:
                 return False
             return bool(readings) and readings[-1]["value"] == sent[-1]["pm25_atm"]
 
         assert wait_until(api_has_the_last_frame, timeout_s=30), (
             [f["pm25_atm"] for f in sent[-5:]],
-            [r["value"] for r in _api_readings(api_url, "pm25")][-5:],
+            [r["value"] for r in _api_readings(reader, "pm25")][-5:],
             edge.log_tail(),
             api.log_tail(),
         )
-        by_metric = {m: _api_readings(api_url, m) for m in ("pm1", "pm25", "pm10")}
-        aggregates = _api_readings(api_url, "pm25", interval=f"{AGGREGATION_S}s")
+        by_metric = {m: _api_readings(reader, m) for m in ("pm1", "pm25", "pm10")}
+        aggregates = _api_readings(reader, "pm25", interval=f"{AGGREGATION_S}s")
 
     served = list(
         zip(

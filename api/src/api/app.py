@@ -34,6 +34,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings
         sql = engine()
+        app.state.engine = sql
         app.state.registry = Registry(sql)
         app.state.accounts = AccountStore(sql)
         app.state.alerts = AlertStore(sql)

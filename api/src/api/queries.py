@@ -1,35 +1,18 @@
-"""Checks the reading and report routes share: a known site, metric or gateway, a sane window.
+"""Checks the reading and report routes share: a known metric, a sane window.
 
-Each raises :class:`fastapi.HTTPException` with a sentence the caller can act on: 404 for
-what the registry does not know, 422 for a query that cannot be answered as asked.
+Each raises :class:`fastapi.HTTPException` 422 with a sentence the caller can act on. Whether
+a site, gateway or enterprise exists and is the caller's is :mod:`api.security.boundary`'s.
 """
 
 from datetime import UTC, datetime, timedelta
 
 from fastapi import HTTPException, status
 
-from store.sql import NotFoundError, Registry, UnknownGatewayError
 from telemetry import CATALOG
 from telemetry.payload import MAX_TS_MS, MIN_TS_MS
 
 _EARLIEST = datetime.fromtimestamp(MIN_TS_MS / 1000, UTC)
 _LATEST = datetime.fromtimestamp(MAX_TS_MS / 1000, UTC)
-
-
-def known_site(registry: Registry, site: str) -> None:
-    """404 unless the registry has ``site``."""
-    try:
-        registry.get_site(site)
-    except NotFoundError:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no site {site!r}") from None
-
-
-def known_gateway(registry: Registry, gateway: str) -> None:
-    """404 unless the registry has ``gateway``."""
-    try:
-        registry.placement(gateway)
-    except UnknownGatewayError:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no gateway {gateway!r}") from None
 
 
 def known_metric(metric: str) -> None:

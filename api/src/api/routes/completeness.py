@@ -8,7 +8,8 @@ from pydantic import BaseModel, Field
 
 from api.completeness import gateway_days
 from api.deps import InfluxDep, RegistryDep
-from api.queries import epoch_ms, known_gateway
+from api.queries import epoch_ms
+from api.security import CurrentPrincipal, visible_gateway
 from standards.windows import local_date
 
 router = APIRouter(tags=["readings"])
@@ -46,11 +47,16 @@ class GatewayCompleteness(BaseModel):
 
 @router.get(
     "/gateways/{gateway_id}/completeness",
-    responses={404: {"description": "no such gateway"}, 422: {"description": "bad query"}},
+    responses={
+        401: {"description": "not signed in"},
+        404: {"description": "no such gateway, or not the caller's enterprise's"},
+        422: {"description": "bad query"},
+    },
 )
-def get_gateway_completeness(
+def get_gateway_completeness(  # noqa: PLR0913 - one parameter per query field
     gateway_id: str,
     *,
+    principal: CurrentPrincipal,
     influx: InfluxDep,
     registry: RegistryDep,
     start: Annotated[
@@ -71,7 +77,7 @@ def get_gateway_completeness(
             status.HTTP_422_UNPROCESSABLE_CONTENT,
             f"a completeness report covers at most {MAX_DAYS} days",
         )
-    known_gateway(registry, gateway_id)
+    visible_gateway(registry, principal, gateway_id)
     days = [start + timedelta(days=n) for n in range((end - start).days + 1)]
     result = gateway_days(influx, gateway=gateway_id, days=days, now_ms=epoch_ms(now))
     return GatewayCompleteness(

@@ -17,12 +17,12 @@ from api.compliance import (
 from api.deps import InfluxDep, RegistryDep
 from api.energy_report import energy_rows, energy_summary, recorded_target
 from api.exports import ReportFormat, download
-from api.queries import epoch_ms, known_site
-from api.sql_stores import ProductionDep, RuleResultsDep, report_stores
+from api.queries import epoch_ms
+from api.security import CurrentPrincipal, visible_enterprise, visible_site
+from api.sql_stores import ProductionDep, RuleResultsDep
 from standards.windows import local_date, year_bounds
-from store.sql import NotFoundError
 
-router = APIRouter(prefix="/reports", tags=["reports"], lifespan=report_stores)
+router = APIRouter(prefix="/reports", tags=["reports"])
 
 _FILES: dict[int | str, dict[str, Any]] = {
     200: {
@@ -32,7 +32,8 @@ _FILES: dict[int | str, dict[str, Any]] = {
         },
         "description": "the report; with format=csv or xlsx, as an attachment",
     },
-    404: {"description": "no such site or enterprise"},
+    401: {"description": "not signed in"},
+    404: {"description": "no such site or enterprise, or not the caller's enterprise's"},
     422: {"description": "bad query"},
 }
 # Enough for a month of every rule's hourly and daily results of one site.
@@ -77,6 +78,7 @@ class Report(BaseModel):
 def get_site_compliance(  # noqa: PLR0913 - one parameter per query field
     site_id: str,
     *,
+    principal: CurrentPrincipal,
     influx: InfluxDep,
     registry: RegistryDep,
     results: RuleResultsDep,
@@ -90,7 +92,7 @@ def get_site_compliance(  # noqa: PLR0913 - one parameter per query field
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_CONTENT, f"{year}-{month:02d} has not begun"
         )
-    known_site(registry, site_id)
+    visible_site(registry, principal, site_id)
     days = [day for day in month_days(year, month) if day <= today]
     since, until = month_span(year, month)
     limits = recorded_limits(
@@ -119,6 +121,7 @@ def get_site_compliance(  # noqa: PLR0913 - one parameter per query field
 def get_enterprise_energy(  # noqa: PLR0913 - one parameter per query field
     enterprise_id: str,
     *,
+    principal: CurrentPrincipal,
     influx: InfluxDep,
     registry: RegistryDep,
     results: RuleResultsDep,
@@ -130,10 +133,7 @@ def get_enterprise_energy(  # noqa: PLR0913 - one parameter per query field
     today = _today()
     if date(year, 1, 1) > today:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"{year} has not begun")
-    try:
-        registry.get_enterprise(enterprise_id)
-    except NotFoundError:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no enterprise {enterprise_id!r}") from None
+    visible_enterprise(registry, principal, enterprise_id)
     as_of = min(today, date(year, 12, 31))
     bounds = year_bounds(year)
     target = recorded_target(

@@ -8,7 +8,8 @@ from pydantic import AwareDatetime, BaseModel, Field
 
 from api.air import AQI_METRICS, SiteWindow, local_days, site_days
 from api.deps import InfluxDep, RegistryDep, SettingsDep
-from api.queries import checked_window, epoch_ms, known_metric, known_site, utc
+from api.queries import checked_window, epoch_ms, known_metric, utc
+from api.security import CurrentPrincipal, visible_site
 from api.series import Aggregate, Resolution, aligned_window, resolution_series
 from standards.windows import local_datetime
 from store.series import latest_values
@@ -17,7 +18,8 @@ from telemetry import CATALOG
 router = APIRouter(tags=["readings"])
 
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {
-    404: {"description": "no such site"},
+    401: {"description": "not signed in"},
+    404: {"description": "no such site, or not the caller's enterprise's"},
     422: {"description": "bad query"},
 }
 # The widest window per resolution beyond raw (which has the max_raw_window_days setting): a
@@ -57,6 +59,7 @@ class SeriesOut(BaseModel):
 def get_site_series(  # noqa: PLR0913 - one parameter per query field
     site_id: str,
     *,
+    principal: CurrentPrincipal,
     influx: InfluxDep,
     registry: RegistryDep,
     settings: SettingsDep,
@@ -81,7 +84,7 @@ def get_site_series(  # noqa: PLR0913 - one parameter per query field
         max_days=max_days,
         what=f"a {resolution.value} series",
     )
-    known_site(registry, site_id)
+    visible_site(registry, principal, site_id)
     start_ms, end_ms = aligned_window(resolution, start_ms, end_ms)
     points = resolution_series(
         influx,
@@ -136,9 +139,11 @@ class SiteLatest(BaseModel):
 
 
 @router.get("/sites/{site_id}/latest", responses=_NOT_FOUND)
-def get_site_latest(site_id: str, *, influx: InfluxDep, registry: RegistryDep) -> SiteLatest:
+def get_site_latest(
+    site_id: str, *, principal: CurrentPrincipal, influx: InfluxDep, registry: RegistryDep
+) -> SiteLatest:
     """Each metric's newest reading at the site; of several devices, the newest one wins."""
-    known_site(registry, site_id)
+    visible_site(registry, principal, site_id)
     since = epoch_ms(datetime.now(UTC) - LATEST_WITHIN)
     newest: dict[str, LatestOut] = {}
     for value in latest_values(influx, site=site_id, since_ms=since):
@@ -194,6 +199,7 @@ class SiteAqi(BaseModel):
 def get_site_aqi(  # noqa: PLR0913 - one parameter per query field
     site_id: str,
     *,
+    principal: CurrentPrincipal,
     influx: InfluxDep,
     registry: RegistryDep,
     resolution: Annotated[str, Query(pattern="^(hour|day)$")] = "hour",
@@ -210,7 +216,7 @@ def get_site_aqi(  # noqa: PLR0913 - one parameter per query field
         max_days=MAX_AQI_DAYS[resolution],
         what=f"{'an hourly' if resolution == 'hour' else 'a daily'} AQI series",
     )
-    known_site(registry, site_id)
+    visible_site(registry, principal, site_id)
     hourly, daily = site_days(influx, site=site_id, days=local_days(start_ms, end_ms))
     if resolution == "day":
         windows = daily

@@ -19,6 +19,8 @@ from api.security.boundary import (
     can_see,
     enterprise_in_scope,
     visible_alert,
+    visible_enterprise,
+    visible_gateway,
     visible_site,
 )
 from api.security.principal import Credential, Principal
@@ -37,5 +39,7 @@ __all__ = [
     "current_principal",
     "enterprise_in_scope",
     "visible_alert",
+    "visible_enterprise",
+    "visible_gateway",
     "visible_site",
 ]

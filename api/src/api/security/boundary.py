@@ -1,16 +1,25 @@
 """The enterprise boundary: an enterprise's caller sees and acts on its own records only.
 
-Every route that returns or changes something owned by an enterprise (a site, an alert, a
-report) goes through these functions. What lies outside the caller's enterprise is answered
-exactly as what does not exist — 404 with the same message — so ids of other enterprises leak
-nothing, not even that they exist. Bureau callers (``enterprise`` is ``None``) see everything.
+Every route that returns or changes something owned by an enterprise (a site, a gateway, an
+alert, an enterprise's report) goes through these functions. What lies outside the caller's
+enterprise is answered exactly as what does not exist — 404 with the same message — so ids of
+other enterprises leak nothing, not even that they exist. Bureau callers (``enterprise`` is
+``None``) see everything.
 """
 
 from fastapi import HTTPException, status
 
 from api.security.principal import Principal
-from store.sql import AlertNotFoundError, AlertRecord, AlertStore, NotFoundError, Registry
-from store.sql.records import SiteRecord
+from store.sql import (
+    AlertNotFoundError,
+    AlertRecord,
+    AlertStore,
+    NotFoundError,
+    Placement,
+    Registry,
+    UnknownGatewayError,
+)
+from store.sql.records import EnterpriseRecord, SiteRecord
 
 
 class OutsideBoundaryError(Exception):
@@ -36,6 +45,30 @@ def visible_site(registry: Registry, principal: Principal, site_id: str) -> Site
     if not can_see(principal, site.enterprise_id):
         raise not_found(f"site {site_id!r}")
     return site
+
+
+def visible_gateway(registry: Registry, principal: Principal, gateway_id: str) -> Placement:
+    """Where the gateway stands, when it exists and is the caller's to see; else 404."""
+    try:
+        placement = registry.placement(gateway_id)
+    except UnknownGatewayError:
+        raise not_found(f"gateway {gateway_id!r}") from None
+    if not can_see(principal, placement.enterprise):
+        raise not_found(f"gateway {gateway_id!r}")
+    return placement
+
+
+def visible_enterprise(
+    registry: Registry, principal: Principal, enterprise_id: str
+) -> EnterpriseRecord:
+    """The enterprise, when it exists and is the caller's to see; else 404."""
+    try:
+        enterprise = registry.get_enterprise(enterprise_id)
+    except NotFoundError:
+        raise not_found(f"enterprise {enterprise_id!r}") from None
+    if not can_see(principal, enterprise.id):
+        raise not_found(f"enterprise {enterprise_id!r}")
+    return enterprise
 
 
 def visible_alert(alerts: AlertStore, principal: Principal, alert_id: int) -> AlertRecord:
