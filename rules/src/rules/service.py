@@ -23,7 +23,8 @@ sets the stream thread last loaded.
 
 With ``only="stream"`` the second thread does not run (nor the alert timers); with
 ``only="windows"`` the stream thread judges nothing: it reloads the rule files, follows the
-registry and hands late readings to the second thread, on a session of its own.
+registry and hands late readings to the second thread, on a session of its own, and the
+channel workers do not run (the stream process delivers every notice from the outbox).
 
 Both threads hand what they recorded to the alert book (:class:`~rules.alerting.ServiceAlerts`)
 right after recording it; the window thread runs the book's timers every ``alerts_tick_s``. At
@@ -142,15 +143,16 @@ class RulesService:
         self._due: dict[str, float] = {}
         self._stream = settings.only != "windows"  # stream rules judged here
         self._stored = settings.only != "stream"  # rules over stored data judged here
+        self.delivery = DeliveryWorkers(
+            sql, settings.delivery_settings(), clock=lambda: datetime.fromtimestamp(clock(), UTC)
+        )
         self.alerts = ServiceAlerts(
             AlertBook(AlertStore(sql), settings.alerts),
             self.counters,
             clock=clock,
             # The timers are city-wide, as energy and targets.
             timers=settings.partition == 0 and settings.only != "stream",
-        )
-        self.delivery = DeliveryWorkers(
-            sql, settings.delivery_settings(), clock=lambda: datetime.fromtimestamp(clock(), UTC)
+            on_notices=self.delivery.wake,  # a notice waits for no poll of the outbox
         )
         self._own_influx = influx is None
         self._influx = settings.influx.open() if influx is None else influx
@@ -193,7 +195,9 @@ class RulesService:
             "reload": start + self.settings.reload_interval_s,
             "registry": start + self.settings.registry_refresh_s,
         }
-        self.delivery.start()
+        if self._stream:
+            # One process of a split delivers: on SQLite two would claim the same notices.
+            self.delivery.start()
         self._thread.start()
         if self._stored:
             self.periodic.start()

@@ -58,9 +58,10 @@ class RulesSettings(BaseSettings):
     partition: int = Field(default=0, ge=0)
 
     # One process runs both kinds of rules unless told ``only`` one (``lantian-rules run
-    # --only``): ``stream`` — the stream rules, their alerts and the channel workers;
-    # ``windows`` — the rules over stored data and the alert timers, whose own MQTT session
-    # (client id ``<id>-windows``, not kept while it is down) only notes late readings.
+    # --only``): ``stream`` — the stream rules, their alerts and the channel workers, which
+    # deliver every notice; ``windows`` — the rules over stored data and the alert timers,
+    # whose own MQTT session (client id ``<id>-windows``, not kept while it is down) only
+    # notes late readings.
     # Running one process of each keeps a window run's work off the stream's interpreter
     # (docs/rules.md, "Running the window rules apart").
     only: Literal["stream", "windows"] | None = None
