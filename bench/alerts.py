@@ -14,7 +14,8 @@ as ``lantian-rules run`` (:mod:`bench.alerts_run` lists the settings it changes,
 Site thresholds hold for 10 s, so an alert's latency runs from the publication of the
 reading that completes the hold — the first of the spike 10 s or more after its start, the
 one whose decision fires the alert — to the notice's arrival (:mod:`bench.alerts_match`).
-Alerts whose firing reading is due in the first ``--warmup`` seconds are counted, not timed.
+Alerts whose firing reading is due in the first ``--warmup`` seconds are counted, not timed;
+those whose spike had begun before the run fire together 10 s in, and are timed apart.
 
 With ``--window-sites``, a late reading makes the service judge one hour of that many sites'
 window rules again as the ``--tail`` begins: the tail's alerts show the stream while a window
@@ -134,6 +135,7 @@ def _describe(args: argparse.Namespace, settings: dict[str, str]) -> str:
 def _report(args: argparse.Namespace, run: AlertRun) -> int:
     cpu = ", ".join(f"{name} {share:.2f}" for name, share in run.cpu.items())
     say(f"  published -> notice received   {Spread.text_of(run.steady)}")
+    say(f"  ... open since the first reading, firing at once {Spread.text_of(run.at_start)}")
     if args.tail > 0:
         done = "none" if run.window_done_s is None else f"{run.window_done_s:.1f} s"
         say(f"  ... the {args.tail:.0f} s from a late reading (its window run done after {done})")

@@ -57,6 +57,7 @@ class AlertRun:
     """What one run measured: publish at the gateway → notice received, in seconds."""
 
     steady: Spread | None  # alerts whose hold completed in the measured part
+    at_start: Spread | None  # those open since the run's first reading: a burst, 10 s in
     tail: Spread | None  # ... in the ``tail`` (a window run in progress)
     expected: int  # alerts the telemetry must raise, the whole run
     delivered: int  # of those, notices received
@@ -193,17 +194,19 @@ def _measure(  # noqa: PLR0913 - the run's parts
         listener.stop()
     matched = match(listener.arrivals, expected)
 
-    def latencies(low: float, high: float) -> Spread | None:
+    def latencies(low: float, high: float, *, at_start: bool = False) -> Spread | None:
         return Spread.of(
             [
                 at - published[expected[key].message]
                 for key, at in matched.arrived.items()
                 if low <= encoded[expected[key].message].due_s < high
+                and expected[key].at_start is at_start
             ]
         )
 
     return AlertRun(
         steady=latencies(steady_from, tail_from),
+        at_start=latencies(0.0, float("inf"), at_start=True),
         tail=latencies(tail_from, float("inf")) if tail > 0 else None,
         expected=len(expected),
         delivered=len(matched.arrived),
