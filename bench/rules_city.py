@@ -28,6 +28,8 @@ METRICS = ("pm25", "pm10")
 READINGS_PER_MESSAGE = DEVICES * len(METRICS)
 SPIKE_PERIOD_S = 300
 SPIKE_S = 40
+SPIKE_PM25 = 200.0  # above every site threshold; PM10 reads 1.5 times it + 5
+HOLD_S = 10  # the site thresholds' ``for``
 _CITY_WIDE = (
     "{id: impossible-values, kind: out_of_range, severity: info}",
     "{id: pm-order, kind: pm25_above_pm10, tolerance: 2}",
@@ -93,15 +95,45 @@ def rule_file(rules: int, sites: int) -> str:
         f"scope: {{enterprise: ent-b{e:04d}}}}}"
         for e in range(min(_FLATLINES, (sites + 1) // 2, rules - len(found)))
     ]
-    for n in range(rules - len(found)):
+    found += [
+        f"{{id: {t.rule}, kind: threshold, metric: {t.metric}, above: {t.above}, "
+        f"for: {HOLD_S}s, clear_below: {t.clear_below}, scope: {{site: {site_id(t.site)}}}}}"
+        for t in site_thresholds(rules - len(found), sites)
+    ]
+    return 'version: "bench"\nrules:\n' + "".join(f"  - {rule}\n" for rule in found)
+
+
+@dataclass(frozen=True, slots=True)
+class SiteThreshold:
+    """One of the site-scoped threshold rules: it fires on sensor ``pm-1``'s spikes."""
+
+    rule: str
+    site: int  # the site's number, as in :func:`site_id`
+    metric: str
+    above: int
+    clear_below: int
+
+
+def site_thresholds(count: int, sites: int) -> list[SiteThreshold]:
+    """The ``count`` site thresholds of the rule file, two on PM2.5 for one on PM10."""
+    found: list[SiteThreshold] = []
+    for n in range(count):
         site = n % sites
         metric, level, clear = ("pm10", 250, 200) if n % 3 == 2 else ("pm25", 150, 115)
-        found.append(
-            f"{{id: {metric}-b{n:04d}, kind: threshold, metric: {metric}, "
-            f"above: {level + site % 40}, for: 10s, clear_below: {clear}, "
-            f"scope: {{site: {site_id(site)}}}}}"
-        )
-    return 'version: "bench"\nrules:\n' + "".join(f"  - {rule}\n" for rule in found)
+        found.append(SiteThreshold(f"{metric}-b{n:04d}", site, metric, level + site % 40, clear))
+    return found
+
+
+def threshold_count(rules: int, sites: int) -> int:
+    """How many site thresholds a rule file of ``rules`` rules for ``city(sites)`` holds."""
+    counties = len({site.county[0] for site in CITY})
+    fixed = len(_CITY_WIDE) + 2 * counties
+    return rules - fixed - min(_FLATLINES, (sites + 1) // 2, rules - fixed)
+
+
+def spiking(n: int, ts_ms: int, period_s: int = SPIKE_PERIOD_S, spike_s: int = SPIKE_S) -> bool:
+    """Whether site ``n``'s sensor ``pm-1`` reads its spike at ``ts_ms``."""
+    return (ts_ms // 1000 + n * 37) % period_s < spike_s
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,10 +145,19 @@ class Message:
     due_s: float
 
 
-def messages(sites: int, rate: float, seconds: float, start_s: float) -> Iterator[Message]:
+def messages(  # noqa: PLR0913 - the sizes of the load
+    sites: int,
+    rate: float,
+    seconds: float,
+    start_s: float,
+    *,
+    spike_period_s: int = SPIKE_PERIOD_S,
+    spike_s: int = SPIKE_S,
+) -> Iterator[Message]:
     """The city's telemetry at ``rate`` readings a second for ``seconds`` from ``start_s``.
 
     The gateways take turns; each batch is stamped with the millisecond it is due at.
+    ``spike_period_s`` and ``spike_s``: how often and how long each site's spike comes.
     """
     per_second = rate / READINGS_PER_MESSAGE
     rng = random.Random(26)  # noqa: S311 - reproducible values, not a secret
@@ -125,10 +166,10 @@ def messages(sites: int, rate: float, seconds: float, start_s: float) -> Iterato
         n = i % sites
         due_s = start_s + i / per_second
         ts = round(due_s * 1000)
-        spiking = (ts // 1000 + n * 37) % SPIKE_PERIOD_S < SPIKE_S
+        spike = spiking(n, ts, spike_period_s, spike_s)
         readings: list[Reading] = []
         for device in range(DEVICES):
-            pm25 = 200.0 if spiking and device == 0 else levels[n] + rng.uniform(-5, 5)
+            pm25 = SPIKE_PM25 if spike and device == 0 else levels[n] + rng.uniform(-5, 5)
             pm10 = round(pm25 * 1.5 + 5, 1)
             name = f"pm-{device + 1}"
             readings.append(Reading(device=name, metric="pm25", value=round(pm25, 1), ts=ts))

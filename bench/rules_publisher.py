@@ -5,16 +5,21 @@
 Reads the messages :func:`write_messages` wrote (topic, payload, when each is due), connects
 ``--connections`` MQTT clients, and publishes every message at QoS 1 at its due time (epoch
 seconds; a message behind its time goes at once, so the pace catches up rather than drifts),
-the clients taking turns. Then it waits for the broker's PUBACKs and writes, per message, the
-wall time it was handed to its connection (``array('d')``, native byte order) to ``--times``.
+each gateway always on the same client, as a gateway keeps its one connection (MQTT orders
+messages per connection only: taking turns would let a gateway's batches overtake each other,
+and a rule would see an earlier reading after a later one). Then it waits for the broker's
+PUBACKs and writes, per message, the wall time it was handed to its connection
+(``array('d')``, native byte order) to ``--times``.
 Running apart from the rules service keeps the publishing Python off the service's cores' GIL.
 """
 
 import argparse
 import struct
+import subprocess
 import sys
 import threading
 import time
+import zlib
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -25,6 +30,22 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from bench.rules_city import Message
 
 _HEADER = struct.Struct("<dHI")  # due time, topic length, payload length
+_ROOT = Path(__file__).resolve().parent.parent
+
+
+def spawn(host: str, port: int, messages: Path, times: Path) -> "subprocess.Popen[bytes]":
+    """Start the publisher process on the messages file ``messages``; it writes ``times``."""
+    command = [sys.executable, "-m", "bench.rules_publisher", "--host", host]
+    command += ["--port", str(port), "--messages", str(messages), "--times", str(times)]
+    return subprocess.Popen(command, cwd=_ROOT)
+
+
+def read_times(path: Path) -> list[float]:
+    """The publish times the publisher wrote, one per message."""
+    times = array("d")
+    with path.open("rb") as file:
+        times.frombytes(file.read())
+    return list(times)
 
 
 def write_messages(path: Path, messages: Iterable[Message]) -> int:
@@ -70,12 +91,14 @@ def publish(host: str, port: int, messages: Sequence[Message], connections: int)
         client.loop_start()
         clients.append(client)
     published: list[float] = []
-    for i, message in enumerate(messages):
+    for message in messages:
         delay = message.due_s - time.time()
         if delay > 0:
             time.sleep(delay)
         published.append(time.time())
-        clients[i % connections].publish(message.topic, message.payload, qos=1)
+        clients[zlib.crc32(message.topic.encode()) % connections].publish(
+            message.topic, message.payload, qos=1
+        )
     deadline = time.monotonic() + 60
     for _ in messages:
         if not acked.acquire(timeout=max(0.0, deadline - time.monotonic())):

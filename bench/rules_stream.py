@@ -27,10 +27,7 @@ GIL), the cores and the SQL store.
 
 import math
 import os
-import subprocess
-import sys
 import time
-from array import array
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,7 +36,7 @@ from typing import Any
 from bench.ingest_latency import percentile
 from bench.ingest_procs import CpuWatch, pid_with
 from bench.rules_city import READINGS_PER_MESSAGE, messages, rule_file
-from bench.rules_publisher import write_messages
+from bench.rules_publisher import read_times, spawn, write_messages
 from devstack.processes import wait_until
 from devstack.servers import MosquittoServer
 from rules.broker import Delivery
@@ -47,7 +44,6 @@ from rules.service import RulesService
 from rules.settings import RulesSettings
 from store.sql import ProductionStore, Registry, RuleResult, RuleResults, create_engine_for
 
-_ROOT = Path(__file__).resolve().parent.parent
 _ENCODE_S_PER_MESSAGE = 1e-4  # generous: the publisher starts once every batch is encoded
 
 
@@ -99,6 +95,7 @@ class Spread:
     """Percentiles of a latency, in seconds."""
 
     p50: float
+    p90: float
     p95: float
     p99: float
     worst: float
@@ -111,6 +108,7 @@ class Spread:
             return None
         return cls(
             percentile(values, 0.5),
+            percentile(values, 0.9),
             percentile(values, 0.95),
             percentile(values, 0.99),
             max(values),
@@ -119,14 +117,14 @@ class Spread:
 
     @staticmethod
     def text_of(spread: "Spread | None") -> str:
-        """``p50 0.104 s, p95 ..., p99 ..., max ... (n)``, or ``none``."""
+        """``p50 0.104 s, p90 ..., p99 ..., max ... (n)``, or ``none``."""
         return "none" if spread is None else spread.text()
 
     def text(self) -> str:
-        """``p50 0.104 s, p95 ..., p99 ..., max ... (n)``."""
+        """``p50 0.104 s, p90 ..., p95 ..., p99 ..., max ... (n)``."""
         return (
-            f"p50 {self.p50:.3f} s, p95 {self.p95:.3f} s, p99 {self.p99:.3f} s, "
-            f"max {self.worst:.3f} s ({self.count:,})"
+            f"p50 {self.p50:.3f} s, p90 {self.p90:.3f} s, p95 {self.p95:.3f} s, "
+            f"p99 {self.p99:.3f} s, max {self.worst:.3f} s ({self.count:,})"
         )
 
 
@@ -233,10 +231,7 @@ def _publish(
     if not service.broker.subscribed.wait(30):
         raise RuntimeError("the rules service did not subscribe")
     times_path = workdir / "published.bin"
-    command = [sys.executable, "-m", "bench.rules_publisher", "--host", broker.host]
-    command += ["--port", str(broker.port), "--messages", str(workdir / "messages.bin")]
-    command += ["--times", str(times_path)]
-    publisher = subprocess.Popen(command, cwd=_ROOT)
+    publisher = spawn(broker.host, broker.port, workdir / "messages.bin", times_path)
     steady_from, seconds = steady
     cpu = CpuWatch()
     time.sleep(max(0.0, steady_from - time.time()))
@@ -254,11 +249,4 @@ def _publish(
         raise RuntimeError("the publisher failed")
     wait_until(lambda: not math.isnan(service.recorded[-1]), timeout_s=60)
     time.sleep(1.0)  # the last batches
-    return _Timed(service, _read_times(times_path), span, shares)
-
-
-def _read_times(path: Path) -> list[float]:
-    times = array("d")
-    with path.open("rb") as file:
-        times.frombytes(file.read())
-    return list(times)
+    return _Timed(service, read_times(times_path), span, shares)

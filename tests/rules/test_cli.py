@@ -116,3 +116,34 @@ def _subscribed(port: int) -> bool:
 
 
 pytestmark = pytest.mark.integration
+
+
+def test_run_only_windows_judges_no_stream_rule(tmp_path, mosquitto, sqlite_url):
+    path = tmp_path / "city.yaml"
+    path.write_text(GOOD)
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LANTIAN_")}
+    env |= {
+        "LANTIAN_RULES_RULE_FILES": str(path),
+        "LANTIAN_RULES_MQTT_PORT": str(mosquitto.port),
+        "LANTIAN_RULES_SQL_URL": sqlite_url,
+        "LANTIAN_RULES_METRICS_PORT": str(port),
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "rules.cli", "run", "--only", "windows"],
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        wait_for(lambda: _subscribed(port))
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=10) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    log = process.stderr.read() if process.stderr else ""
+    assert "stream rules in force: none" in log
+    assert "subscribing" in log  # to note late readings
+    assert "delivering notices" not in log  # the stream process delivers

@@ -6,9 +6,11 @@ from datetime import timedelta
 
 import pytest
 from pydantic import ValidationError
+from tests.rules.conftest import wait_for
 from tests.rules.test_delivery_support import SECRET, T0, Clock, fire, register_city, worker
 
 from rules.delivery import (
+    ChannelWorker,
     DeliverySettings,
     EmailDelivery,
     RetryPolicy,
@@ -183,3 +185,21 @@ def test_a_bug_in_a_sender_is_a_failed_attempt_not_a_dead_worker(three_notices):
     assert first.last_error == "KeyError: 'oops'"
     assert first.next_attempt_at == T0 + timedelta(seconds=10)
     assert second.next_attempt_at == T0 + timedelta(seconds=30)  # as long as it asked
+
+
+def test_a_woken_worker_looks_at_once_rather_than_at_its_next_poll(engine):
+    Contacts(engine).add("ent-a", name="EHS", channel=Channel.EMAIL, target="ehs@a.example.cn")
+    sender = ScriptedSender()
+    channel = ChannelWorker(
+        Outbox(engine), sender, RetryPolicy(), lease_s=60.0, batch=10, poll_interval_s=3600.0
+    )
+    fire(engine, "ent-a", "pm-1")
+    channel.start()
+    try:
+        wait_for(lambda: sender.sent == ["alert-1:firing"])  # the first round, then an hour idle
+        fire(engine, "ent-a", "pm-2")
+        channel.wake()  # as the service does once the alert book wrote a notice
+        wait_for(lambda: len(sender.sent) == 2)
+    finally:
+        channel.stop()
+    assert sender.sent == ["alert-1:firing", "alert-2:firing"]

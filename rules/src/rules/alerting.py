@@ -27,7 +27,8 @@ class ServiceAlerts:
     """An :class:`AlertBook` shared by the service's threads, its failures retried.
 
     ``timers``: whether :meth:`tick` runs the book's timers (partition 0 does; the timers are
-    city-wide) or only retries what failed.
+    city-wide) or only retries what failed. ``on_notices`` is called after the book wrote
+    notices to the outbox (the service wakes its channel workers).
     """
 
     def __init__(
@@ -37,8 +38,10 @@ class ServiceAlerts:
         *,
         clock: Callable[[], float],
         timers: bool = True,
+        on_notices: Callable[[], None] | None = None,
     ) -> None:
         self.book = book
+        self._on_notices = on_notices
         self._counters = counters
         self._clock = clock
         self._timers = timers
@@ -99,6 +102,8 @@ class ServiceAlerts:
             self._counters.alert_actions.labels(action.value).inc(count)
         for notice in report.notifications:
             self._counters.alert_notices.labels(notice.kind.value).inc()
+        if report.notifications and self._on_notices is not None:
+            self._on_notices()
         if report.actions or report.notifications:
             log.info(
                 "alerts: %s; %d notice(s) written",

@@ -7,7 +7,9 @@
     lantian-rules backtest --rules FILE... --from TIME --to TIME [--json]
                                          replays InfluxDB history, records nothing
                                          (rules.backtest)
-    lantian-rules run [--env-file FILE]  runs until SIGTERM or SIGINT; logs to standard error
+    lantian-rules run [--env-file FILE] [--only stream|windows]
+                                         runs until SIGTERM or SIGINT; logs to standard error;
+                                         --only: one kind of rules (LANTIAN_RULES_ONLY)
 
 Exit status: 0 on success or clean stop, 1 for a rule file with problems, a failed rule test or
 unusable settings, 2 for bad command-line usage.
@@ -63,6 +65,11 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="run the rules service")
     run.add_argument("--env-file", type=Path, help="settings file (KEY=value lines)")
     run.add_argument("--log-level", default="INFO", help="logging level (default INFO)")
+    run.add_argument(
+        "--only",
+        choices=("stream", "windows"),
+        help="run only the stream rules, or only the rules over stored data (docs/rules.md)",
+    )
     run.set_defaults(handler=_run)
     return parser
 
@@ -165,6 +172,8 @@ def _run(args: argparse.Namespace) -> int:
             field = "__".join(str(part) for part in error["loc"]) or "<settings>"
             print(f"LANTIAN_RULES_{field.upper()}: {error['msg']}", file=sys.stderr)  # noqa: T201
         return 1
+    if args.only is not None:
+        settings = settings.model_copy(update={"only": args.only})
     return run(settings)
 
 

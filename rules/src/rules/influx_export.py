@@ -226,7 +226,7 @@ class ExportingAlerts(ServiceAlerts):
     back), so this is the one place where every result passes.
     """
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - the desk's own, and the export
         self,
         book: AlertBook,
         counters: RulesCounters,
@@ -234,8 +234,9 @@ class ExportingAlerts(ServiceAlerts):
         export: InfluxExport,
         clock: Callable[[], float],
         timers: bool = True,
+        on_notices: Callable[[], None] | None = None,
     ) -> None:
-        super().__init__(book, counters, clock=clock, timers=timers)
+        super().__init__(book, counters, clock=clock, timers=timers, on_notices=on_notices)
         self._export = export
 
     def apply(self, results: Iterable[RuleResult], *, step: str = "restore") -> None:

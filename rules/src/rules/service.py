@@ -21,6 +21,11 @@ The second thread (:class:`~rules.periodic.PeriodicRules`) runs the rules over s
 window rules, energy intensity, annual targets — every ``window_interval_s``, with the rule
 sets the stream thread last loaded.
 
+With ``only="stream"`` the second thread does not run (nor the alert timers); with
+``only="windows"`` the stream thread judges nothing: it reloads the rule files, follows the
+registry and hands late readings to the second thread, on a session of its own, and the
+channel workers do not run (the stream process delivers every notice from the outbox).
+
 Both threads hand what they recorded to the alert book (:class:`~rules.alerting.ServiceAlerts`)
 right after recording it; the window thread runs the book's timers every ``alerts_tick_s``. At
 start, the results taken back for the stream engine are applied to the book again (it skips
@@ -129,25 +134,32 @@ class RulesService:
         self._clock = clock
         self._deliveries: queue.Queue[Delivery] = queue.Queue()
         self.broker = RulesBroker(
-            settings,
+            # Late readings are all the windows role wants: nothing waits for it while it is down.
+            settings.model_copy(update={"mqtt_session_expiry_s": 0})
+            if settings.only == "windows"
+            else settings,
             self._deliveries,
             on_subscribed=lambda subscribed: self.counters.subscribed.set(int(subscribed)),
         )
         self._due: dict[str, float] = {}
+        self._stream = settings.only != "windows"  # stream rules judged here
+        self._stored = settings.only != "stream"  # rules over stored data judged here
         self._own_influx = influx is None
         self._influx = settings.influx.open() if influx is None else influx
         self.export = InfluxExport(
             self._influx, self.counters.registry, locate=SiteLocations(registry)
+        )
+        self.delivery = DeliveryWorkers(
+            sql, settings.delivery_settings(), clock=lambda: datetime.fromtimestamp(clock(), UTC)
         )
         self.alerts = ExportingAlerts(
             AlertBook(AlertStore(sql), settings.alerts),
             self.counters,
             export=self.export,
             clock=clock,
-            timers=settings.partition == 0,  # the timers are city-wide, as energy and targets
-        )
-        self.delivery = DeliveryWorkers(
-            sql, settings.delivery_settings(), clock=lambda: datetime.fromtimestamp(clock(), UTC)
+            # The timers are city-wide, as energy and targets.
+            timers=settings.partition == 0 and settings.only != "stream",
+            on_notices=self.delivery.wake,  # a notice waits for no poll of the outbox
         )
         self.periodic = PeriodicRules(
             settings,
@@ -188,10 +200,13 @@ class RulesService:
             "reload": start + self.settings.reload_interval_s,
             "registry": start + self.settings.registry_refresh_s,
         }
-        self.delivery.start()
+        if self._stream:
+            # One process of a split delivers: on SQLite two would claim the same notices.
+            self.delivery.start()
         self.export.start()
         self._thread.start()
-        self.periodic.start()
+        if self._stored:
+            self.periodic.start()
         self.broker.start()
 
     def stop(self) -> None:
@@ -268,8 +283,11 @@ class RulesService:
         if topic.kind is TopicKind.TELEMETRY:
             batch = decode_batch_partial(delivery.payload)
             placement = self._placement(topic.owner, batch.gateway)
-            self.periodic.note_late(batch.readings, delivery.received_ms)
-            return self.engine.on_readings(placement, batch.readings)
+            if self._stored:
+                self.periodic.note_late(batch.readings, delivery.received_ms)
+            return self.engine.on_readings(placement, batch.readings) if self._stream else []
+        if topic.kind is TopicKind.STATUS and not self._stream:
+            return []
         if topic.kind is TopicKind.STATUS:
             status = decode_status(delivery.payload)
             placement = self._placement(topic.owner, status.gateway)
@@ -310,7 +328,7 @@ class RulesService:
             return []
         self.counters.reloads.inc(len(changed))
         self._rule_sets = tuple(self.rule_files)
-        ended = self.engine.replace_rules(self._rule_sets, now_ms=now_ms)
+        ended = self.engine.replace_rules(self._rule_sets if self._stream else (), now_ms=now_ms)
         for conflict in self.engine.conflicts:
             log.error("%s", conflict)
         self.counters.rules.set(len(self.engine.rules))
@@ -330,6 +348,7 @@ class RulesService:
             result
             for result in unique.values()
             if result.kind in STREAM_KINDS
+            and self._stream
             and (result.gateway is None or self.broker.owns(result.gateway))
         ]
         self.restored = self.engine.restore(recorded)
@@ -337,7 +356,7 @@ class RulesService:
         log.info(
             "restored %d open episode(s) from %d recorded result(s)", self.restored, len(recorded)
         )
-        if self.settings.partition != 0:
+        if self.settings.partition != 0 or not self._stored:
             return recorded
         return recorded + [r for r in unique.values() if r.kind not in STREAM_KINDS]
 

@@ -15,7 +15,7 @@ The MQTT channel publishes to the service's own broker unless ``DELIVERY__MQTT__
 
 import json
 from pathlib import Path
-from typing import Annotated, Self
+from typing import Annotated, Literal, Self
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -56,6 +56,15 @@ class RulesSettings(BaseSettings):
     # id hashes (CRC-32) to it, subscribing to their topics one by one.
     partitions: int = Field(default=1, ge=1, le=1024)
     partition: int = Field(default=0, ge=0)
+
+    # One process runs both kinds of rules unless told ``only`` one (``lantian-rules run
+    # --only``): ``stream`` — the stream rules, their alerts and the channel workers, which
+    # deliver every notice; ``windows`` — the rules over stored data and the alert timers,
+    # whose own MQTT session (client id ``<id>-windows``, not kept while it is down) only
+    # notes late readings.
+    # Running one process of each keeps a window run's work off the stream's interpreter
+    # (docs/rules.md, "Running the window rules apart").
+    only: Literal["stream", "windows"] | None = None
 
     sql_url: str = "sqlite:///var/lantian.db"
     registry_refresh_s: float = Field(default=10.0, gt=0)
@@ -116,9 +125,10 @@ class RulesSettings(BaseSettings):
     @property
     def client_id(self) -> str:
         """The MQTT client id of this worker."""
-        if self.partitions == 1:
-            return self.mqtt_client_id
-        return f"{self.mqtt_client_id}-{self.partition}"
+        client_id = self.mqtt_client_id
+        if self.partitions > 1:
+            client_id = f"{client_id}-{self.partition}"
+        return f"{client_id}-windows" if self.only == "windows" else client_id
 
     def delivery_settings(self) -> DeliverySettings:
         """``delivery``, its MQTT channel on the service's own broker unless told otherwise.

@@ -15,7 +15,8 @@ whose lease ran out while earlier ones of its batch were being sent is not sent 
 then another worker may have claimed it.
 
 :meth:`ChannelWorker.run_once` is one round, driven by the injected clock, which is how the
-tests step through retries; :meth:`ChannelWorker.start` runs rounds on a thread of its own.
+tests step through retries; :meth:`ChannelWorker.start` runs rounds on a thread of its own,
+waiting ``poll_interval_s`` between rounds that found little, or until :meth:`ChannelWorker.wake`.
 """
 
 import logging
@@ -99,6 +100,7 @@ class ChannelWorker:
         self._clock = clock
         self._draw = draw
         self._stopping = threading.Event()
+        self._woken = threading.Event()  # notices were written: look now, not at the next poll
         self._thread: threading.Thread | None = None
 
     @property
@@ -179,6 +181,7 @@ class ChannelWorker:
         an attempt); a worker that is killed instead leaves its batch until the lease ends.
         """
         self._stopping.set()
+        self._woken.set()
         if self._thread is not None:
             self._thread.join(timeout_s)
             self._thread = None
@@ -198,4 +201,13 @@ class ChannelWorker:
                 continue
             store_wait_s = self._poll_interval_s
             if done.claimed < self._batch:  # a full batch suggests more are due at once
-                self._stopping.wait(self._poll_interval_s)
+                self._woken.wait(self._poll_interval_s)
+                self._woken.clear()
+
+    def wake(self) -> None:
+        """Look for due deliveries now: the caller has just written some to the outbox.
+
+        A notice written in this process then waits for no poll (``poll_interval_s`` stays
+        the pace for retries and for notices written by other processes).
+        """
+        self._woken.set()

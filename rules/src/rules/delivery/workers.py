@@ -87,6 +87,11 @@ class DeliveryWorkers:
             worker.start()
         log.info("delivering notices by %s", ", ".join(self.channels) or "no channel")
 
+    def wake(self) -> None:
+        """Have every running worker look for due deliveries now (notices were just written)."""
+        for worker in list(self._workers.values()):
+            worker.wake()
+
     def stop(self, timeout_s: float = 30.0) -> None:
         """Stop every worker: each finishes its send in progress and closes its sender."""
         for worker in self._workers.values():
