@@ -16,6 +16,7 @@ from api.routes import (
     auth,
     completeness,
     health,
+    operations,
     production,
     readings,
     reports,
@@ -72,6 +73,7 @@ def create_app(
     app.include_router(alert_stream.router, prefix="/v1")
     app.include_router(alerts.router, prefix="/v1")
     app.include_router(production.router, prefix="/v1")
+    app.include_router(operations.router, prefix="/v1")
     return app
 
 

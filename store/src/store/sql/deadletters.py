@@ -88,6 +88,40 @@ class DeadLetterStore:
         with self._sessions() as session:
             return [_record(row) for row in session.scalars(query)]
 
+    def page(  # noqa: PLR0913 - the filters of the operations pages, keyword-only
+        self,
+        *,
+        reason: str | None = None,
+        gateway: str | None = None,
+        received_from: datetime | None = None,
+        received_until: datetime | None = None,
+        before: int | None = None,
+        limit: int = 100,
+    ) -> list[DeadLetterRecord]:
+        """The newest letters first (by id), filtered; ``before`` continues a page by id.
+
+        ``received_from`` is inclusive and ``received_until`` exclusive, both aware.
+        """
+        query = select(DeadLetter).order_by(DeadLetter.id.desc()).limit(limit)
+        if reason is not None:
+            query = query.where(DeadLetter.reason == reason)
+        if gateway is not None:
+            query = query.where(DeadLetter.gateway == gateway)
+        if received_from is not None:
+            query = query.where(DeadLetter.received_at >= received_from)
+        if received_until is not None:
+            query = query.where(DeadLetter.received_at < received_until)
+        if before is not None:
+            query = query.where(DeadLetter.id < before)
+        with self._sessions() as session:
+            return [_record(row) for row in session.scalars(query)]
+
+    def letter(self, letter_id: int) -> DeadLetterRecord | None:
+        """One letter by its id, or ``None``."""
+        with self._sessions() as session:
+            row = session.get(DeadLetter, letter_id)
+            return None if row is None else _record(row)
+
     def counts(self) -> dict[str, int]:
         """How many letters are kept, by reason."""
         with self._sessions() as session:
