@@ -114,12 +114,13 @@ def submit_production(  # noqa: PLR0913 - the route's request parts and stores
     response: Response,
 ) -> SubmissionOut:
     """Record a figure, or correct the one of the same period (answer 201 when it is new)."""
-    visible_enterprise(registry, principal, enterprise_id)
     today = datetime.now(UTC).astimezone(local_zone()).date()
     if body.period_start > today:
         raise _unprocessable(f"period_start: {body.period_start} is in the future")
     if body.period is ProductionPeriod.MONTH and body.period_start.day != 1:
         raise _unprocessable("period_start: a month's figure starts on the 1st")
+    # The unit is checked against the enterprise's figures: only within the boundary.
+    visible_enterprise(registry, principal, enterprise_id)
     unit = body.unit.strip()
     _check_unit(production, enterprise_id, body, unit)
     try:
