@@ -156,3 +156,13 @@ def test_unit_must_match_the_years_other_figures(api, city_sql):
     units = {(f.period_start, f.unit) for f in _figures(city_sql, ENT_A)}
     assert units == {(date(2026, 11, 2), "kt"), (date(2025, 12, 31), "pieces")}
     assert all(f.period is ProductionPeriod.DAY for f in _figures(city_sql, ENT_A))
+
+
+def test_submitted_figures_are_what_the_energy_intensity_divides_by(api, city_sql):
+    admin = sign_in(api, "admin")
+    october = {"period": "month", "period_start": "2026-10-01", "quantity": 1200, "unit": "t"}
+    for body in (october, DAY, DAY | {"period_start": "2026-10-05", "quantity": 99}):
+        assert api.post(PATH_A, json=body, headers=admin).status_code == 201
+    total = ProductionStore(city_sql).total(ENT_A, date(2026, 10, 1), date(2026, 11, 3))
+    # October's own figure stands for the month; its day figure is ignored (docs/rules.md).
+    assert (total.quantity, total.unit, total.days_covered) == (1241.5, "t", 32)
