@@ -10,7 +10,19 @@ from fastapi import FastAPI, Request, status
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
 
-from api.routes import alert_stream, alerts, auth, completeness, health, readings, reports, series
+from api.routes import (
+    alert_stream,
+    alerts,
+    auth,
+    completeness,
+    health,
+    readings,
+    registry,
+    registry_admin,
+    reports,
+    series,
+    users,
+)
 from api.settings import ApiSettings, jwt_secret_of
 from store.errors import InfluxQueryError, InfluxUnavailableError
 from store.influx import InfluxStore
@@ -61,6 +73,9 @@ def create_app(
     # The stream first: /alerts/events must not be read as the alert with id "events".
     app.include_router(alert_stream.router, prefix="/v1")
     app.include_router(alerts.router, prefix="/v1")
+    app.include_router(registry.router, prefix="/v1")
+    app.include_router(registry_admin.router, prefix="/v1")
+    app.include_router(users.router, prefix="/v1")
     return app
 
 

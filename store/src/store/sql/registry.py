@@ -52,6 +52,7 @@ from telemetry.topics import IDENTIFIER_PATTERN
 
 _IDENTIFIER: Final = re.compile(IDENTIFIER_PATTERN)
 _Row = TypeVar("_Row", bound=Base)
+_Result = TypeVar("_Result")
 
 # Gateway → site → enterprise, with the columns in Placement's field order.
 _PLACEMENTS: Final = (
@@ -213,6 +214,29 @@ class Registry:
             _require_absent(session, Gateway, kind, gateway_id)
             _require(session, Site, RecordKind.SITE, site_id)
             session.add(Gateway(id=gateway_id, site_id=site_id, created_at=self._clock()))
+
+    def add_gateway_with(
+        self, gateway_id: str, *, site_id: str, also: Callable[[Session], _Result]
+    ) -> _Result:
+        """Register a gateway as :meth:`add_gateway` does, and run ``also`` in the same transaction.
+
+        ``also`` gets the session with the gateway already flushed (the API issues the gateway's
+        broker account there); what it raises rolls the gateway back too, and what it returns
+        is returned.
+
+        Raises:
+            InvalidRecordError: a malformed id.
+            DuplicateError: the gateway exists.
+            NotFoundError: the site does not exist.
+        """
+        kind = RecordKind.GATEWAY
+        _check_identifier(kind, gateway_id)
+        with self._writing() as session:
+            _require_absent(session, Gateway, kind, gateway_id)
+            _require(session, Site, RecordKind.SITE, site_id)
+            session.add(Gateway(id=gateway_id, site_id=site_id, created_at=self._clock()))
+            session.flush()
+            return also(session)
 
     def move_gateway(self, gateway_id: str, *, site_id: str) -> None:
         """Move a gateway to another site (a unit redeployed, a site split).
