@@ -169,3 +169,53 @@ def test_moving_a_gateway_retags_it(api, admin, city_sql):
         {"detail": "unknown site 'nowhere'"},
     )
     assert unknown_gateway.status_code == 404
+
+
+def test_admin_renames_an_enterprise_and_relocates_a_site(api, admin, city_sql):
+    enterprise = api.patch(f"/v1/enterprises/{ENT_A}", json={"name": "Hengtong"}, headers=admin)
+    site = api.patch(
+        f"/v1/sites/{SITE_A}", json={"latitude": 36.6, "longitude": 116.3}, headers=admin
+    )
+
+    assert enterprise.status_code == 200, enterprise.text
+    assert (enterprise.json()["name"], enterprise.json()["name_zh"]) == (
+        "Hengtong",
+        HENGTONG.enterprise[2],
+    )
+    assert site.status_code == 200, site.text
+    assert site.json()["name"] == HENGTONG.site_name
+    stored = Registry(city_sql).get_site(SITE_A)
+    assert (stored.latitude, stored.longitude) == (36.6, 116.3)
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "status"),
+    [
+        (f"/v1/sites/{SITE_A}", {"latitude": 36.6}, 422),  # one coordinate alone
+        (f"/v1/sites/{SITE_A}", {"latitude": 91.0, "longitude": 116.0}, 422),
+        (f"/v1/sites/{SITE_A}", {"name": " "}, 422),
+        (f"/v1/enterprises/{ENT_A}", {"name": "x" * 500}, 422),
+        (f"/v1/enterprises/{ENT_A}", {"county": "yanggu"}, 422),  # not changeable here
+        ("/v1/sites/site-none", {"name": "Yard"}, 404),
+        ("/v1/enterprises/ent-none", {"name": "Works"}, 404),
+    ],
+)
+def test_a_bad_change_is_refused_and_nothing_changes(api, admin, city_sql, path, body, status):
+    before = (Registry(city_sql).get_site(SITE_A), Registry(city_sql).get_enterprise(ENT_A))
+
+    response = api.patch(path, json=body, headers=admin)
+
+    assert response.status_code == status, response.text
+    assert (Registry(city_sql).get_site(SITE_A), Registry(city_sql).get_enterprise(ENT_A)) == before
+
+
+@pytest.mark.parametrize("user", ["viewer", "zhang"])
+def test_only_bureau_admins_change_enterprises_and_sites(api, city_sql, user):
+    headers = sign_in(api, user)
+
+    assert (
+        api.patch(f"/v1/enterprises/{ENT_A}", json={"name": "X"}, headers=headers).status_code
+        == 403
+    )
+    assert api.patch(f"/v1/sites/{SITE_A}", json={"name": "X"}, headers=headers).status_code == 403
+    assert Registry(city_sql).get_site(SITE_A).name == HENGTONG.site_name

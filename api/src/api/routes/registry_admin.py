@@ -4,7 +4,8 @@ Creating a gateway registers it and issues its MQTT account in one transaction: 
 neither. The password is in the answer once and kept nowhere (the store holds its hash). The
 broker learns of it when its files are rewritten (:mod:`api.broker_sync`), which the answer
 reports. Rotating (``POST /gateways/{id}/credentials``) works the same way; moving a gateway
-(``PATCH``) retags its readings from then on. A duplicate id is 409; a parent that does not
+(``PATCH``) retags its readings from then on; an enterprise is renamed and a site renamed
+or located with ``PATCH`` too. A duplicate id is 409; a parent that does not
 exist (county, park, enterprise, site) is 422 naming it; a malformed value is 422.
 """
 
@@ -61,6 +62,21 @@ class SiteIn(_Body):
     id: _Id
     name: str
     enterprise: _Id
+    latitude: float | None = Field(default=None, ge=-90.0, le=90.0)
+    longitude: float | None = Field(default=None, ge=-180.0, le=180.0)
+
+
+class EnterpriseChange(_Body):
+    """New names of an enterprise; what is left out stays."""
+
+    name: str | None = None
+    name_zh: str | None = None
+
+
+class SiteChange(_Body):
+    """A site's new name or WGS 84 coordinates (both together); what is left out stays."""
+
+    name: str | None = None
     latitude: float | None = Field(default=None, ge=-90.0, le=90.0)
     longitude: float | None = Field(default=None, ge=-180.0, le=180.0)
 
@@ -134,6 +150,46 @@ def create_site(body: SiteIn, _admin: BureauAdmin, registry: RegistryDep) -> Sit
     except RegistryError as error:
         raise refused(error) from None
     return SiteOut.of(registry.get_site(body.id))
+
+
+@router.patch(
+    "/enterprises/{enterprise_id}",
+    responses={**_WRITE_RESPONSES, 404: {"description": "no such enterprise"}},
+)
+def change_enterprise(
+    enterprise_id: str, body: EnterpriseChange, _admin: BureauAdmin, registry: RegistryDep
+) -> EnterpriseOut:
+    """Rename an enterprise."""
+    try:
+        registry.update_enterprise(enterprise_id, name=body.name, name_zh=body.name_zh)
+    except NotFoundError:
+        raise not_found(f"enterprise {enterprise_id!r}") from None
+    except RegistryError as error:
+        raise refused(error) from None
+    return EnterpriseOut.of(registry.get_enterprise(enterprise_id))
+
+
+@router.patch(
+    "/sites/{site_id}", responses={**_WRITE_RESPONSES, 404: {"description": "no such site"}}
+)
+def change_site(
+    site_id: str, body: SiteChange, _admin: BureauAdmin, registry: RegistryDep
+) -> SiteOut:
+    """Rename a site or correct its coordinates."""
+    if (body.latitude is None) != (body.longitude is None):
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, "give latitude and longitude together"
+        )
+    coordinates = None
+    if body.latitude is not None and body.longitude is not None:
+        coordinates = (body.latitude, body.longitude)
+    try:
+        registry.update_site(site_id, name=body.name, coordinates=coordinates)
+    except NotFoundError:
+        raise not_found(f"site {site_id!r}") from None
+    except RegistryError as error:
+        raise refused(error) from None
+    return SiteOut.of(registry.get_site(site_id))
 
 
 @router.post("/gateways", status_code=status.HTTP_201_CREATED, responses=_WRITE_RESPONSES)

@@ -200,6 +200,48 @@ class Registry:
                 )
             )
 
+    def update_enterprise(
+        self, enterprise_id: str, *, name: str | None = None, name_zh: str | None = None
+    ) -> None:
+        """Rename an enterprise; ``None`` leaves a name as it is. Its tags do not change.
+
+        Raises:
+            InvalidRecordError: a blank or overlong name.
+            NotFoundError: the enterprise does not exist.
+        """
+        kind = RecordKind.ENTERPRISE
+        for field, value in (("name", name), ("name_zh", name_zh)):
+            if value is not None:
+                _check_name(kind, enterprise_id, field, value)
+        with self._writing() as session:
+            enterprise = _require(session, Enterprise, kind, enterprise_id)
+            enterprise.name = enterprise.name if name is None else name
+            enterprise.name_zh = enterprise.name_zh if name_zh is None else name_zh
+
+    def update_site(
+        self,
+        site_id: str,
+        *,
+        name: str | None = None,
+        coordinates: tuple[float, float] | None = None,
+    ) -> None:
+        """Rename a site or set its WGS 84 ``(latitude, longitude)``; ``None`` leaves either.
+
+        Raises:
+            InvalidRecordError: a blank or overlong name, a coordinate out of range.
+            NotFoundError: the site does not exist.
+        """
+        kind = RecordKind.SITE
+        if name is not None:
+            _check_name(kind, site_id, "name", name)
+        if coordinates is not None:
+            _check_coordinates(site_id, *coordinates)
+        with self._writing() as session:
+            site = _require(session, Site, kind, site_id)
+            site.name = site.name if name is None else name
+            if coordinates is not None:
+                site.latitude, site.longitude = coordinates
+
     def add_gateway(self, gateway_id: str, *, site_id: str) -> None:
         """Register a gateway at a site, stamped with the registry clock's current UTC time.
 
