@@ -72,7 +72,7 @@ def health(influx: InfluxStore) -> None:
 
 
 def test_gateways_list_status_last_seen_and_spool(ops, health):
-    answer = ops.get("/v1/gateways", headers=sign_in_as(ops, "viewer"))
+    answer = ops.get("/v1/gateway-health", headers=sign_in_as(ops, "viewer"))
     assert answer.status_code == 200, answer.text
     items = {i["gateway"]: i for i in answer.json()["items"]}
     a, b = items[GW_A], items[GW_B]
@@ -94,11 +94,15 @@ def test_gateways_list_status_last_seen_and_spool(ops, health):
 
 def test_gateways_filters(ops, health):
     viewer = sign_in_as(ops, "viewer")
-    online = ops.get("/v1/gateways", params={"state": "online"}, headers=viewer).json()
+    online = ops.get("/v1/gateway-health", params={"state": "online"}, headers=viewer).json()
     assert [i["gateway"] for i in online["items"]] == [GW_B]
-    mine = ops.get("/v1/gateways", params={"enterprise": QINGYUAN.enterprise[0]}, headers=viewer)
+    mine = ops.get(
+        "/v1/gateway-health", params={"enterprise": QINGYUAN.enterprise[0]}, headers=viewer
+    )
     assert {i["gateway"] for i in mine.json()["items"]} == {GW_B}
-    assert ops.get("/v1/gateways", params={"state": "asleep"}, headers=viewer).status_code == 422
+    assert (
+        ops.get("/v1/gateway-health", params={"state": "asleep"}, headers=viewer).status_code == 422
+    )
 
 
 def test_one_gateways_health(ops, health):
@@ -117,14 +121,14 @@ def test_enterprise_callers_may_not_read_operations(ops, health, city_sql):
     machine = key_headers(city_sql, Role.ENTERPRISE_USER, HENGTONG.enterprise[0])
     for headers in (zhang, machine):
         for url in (
-            "/v1/gateways",
+            "/v1/gateway-health",
             f"/v1/gateways/{GW_A}/health",
             "/v1/gateways/gw-nowhere/health",
             "/v1/dead-letters",
             "/v1/dead-letters/1",
         ):
             assert ops.get(url, headers=headers).status_code == 403, url
-    assert ops.get("/v1/gateways").status_code == 401
+    assert ops.get("/v1/gateway-health").status_code == 401
     assert ops.get("/v1/dead-letters").status_code == 401
 
 

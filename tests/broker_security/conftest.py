@@ -6,6 +6,7 @@
   folder) on a free port, with password and ACL files rendered from ``sqlite_engine``, and the
   passwords of every account issued for it.
 - ``connect``: MQTT 5 clients (:class:`Client`) on that broker, closed after the test.
+- :func:`start_secured_broker`: such a broker for any store (the API's tests use it too).
 """
 
 import getpass
@@ -109,6 +110,29 @@ class SecuredBroker:
     regenerate: Callable[[], None]  # render the files again and SIGHUP the broker
 
 
+def start_secured_broker(engine, mosquitto_factory, folder):
+    """A Mosquitto on a free port running the files rendered from ``engine`` into ``folder``.
+
+    Returns the broker, the :class:`BrokerConf` the files were rendered with, and the pid file
+    that ``write_broker_files(..., reload_pid=...)`` signals.
+    """
+    conf = BrokerConf(
+        port=free_port(),
+        bind_address="127.0.0.1",
+        password_file=str(folder / "passwords"),
+        acl_file=str(folder / "acl"),
+        persistence_location=f"{folder}/",
+        tls=None,
+    )
+    written = write_broker_files(engine, folder, conf=conf)
+    run_conf = folder / "run.conf"
+    run_conf.write_text(written.conf_file.read_text() + f"user {getpass.getuser()}\n")
+    broker = mosquitto_factory(port=conf.port, config_file=run_conf)
+    pid_file = folder / "mosquitto.pid"
+    pid_file.write_text(f"{broker.pid}\n")
+    return broker, conf, pid_file
+
+
 @pytest.fixture
 def secured(sqlite_engine, mosquitto_factory, tmp_path):
     accounts = BrokerAccounts(sqlite_engine)
@@ -122,20 +146,7 @@ def secured(sqlite_engine, mosquitto_factory, tmp_path):
         accounts.issue_service("monitor"),
     ]
     folder = tmp_path / "broker"
-    conf = BrokerConf(
-        port=free_port(),
-        bind_address="127.0.0.1",
-        password_file=str(folder / "passwords"),
-        acl_file=str(folder / "acl"),
-        persistence_location=f"{folder}/",
-        tls=None,
-    )
-    written = write_broker_files(sqlite_engine, folder, conf=conf)
-    run_conf = folder / "run.conf"
-    run_conf.write_text(written.conf_file.read_text() + f"user {getpass.getuser()}\n")
-    broker = mosquitto_factory(port=conf.port, config_file=run_conf)
-    pid_file = folder / "mosquitto.pid"
-    pid_file.write_text(f"{broker.pid}\n")
+    broker, conf, pid_file = start_secured_broker(sqlite_engine, mosquitto_factory, folder)
 
     def regenerate():
         write_broker_files(sqlite_engine, folder, reload_pid=pid_file, conf=conf)

@@ -19,8 +19,11 @@ from api.routes import (
     operations,
     production,
     readings,
+    registry,
+    registry_admin,
     reports,
     series,
+    users,
 )
 from api.settings import ApiSettings, jwt_secret_of
 from store.errors import InfluxQueryError, InfluxUnavailableError
@@ -74,6 +77,9 @@ def create_app(
     app.include_router(alerts.router, prefix="/v1")
     app.include_router(production.router, prefix="/v1")
     app.include_router(operations.router, prefix="/v1")
+    app.include_router(registry.router, prefix="/v1")
+    app.include_router(registry_admin.router, prefix="/v1")
+    app.include_router(users.router, prefix="/v1")
     return app
 
 

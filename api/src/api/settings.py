@@ -45,6 +45,12 @@ class ApiSettings(BaseSettings):
     stream_poll_s: float = Field(default=1.0, gt=0)
     stream_keepalive_s: float = Field(default=15.0, gt=0)
 
+    # Where the broker's password and ACL files live, rewritten when the API issues a gateway's
+    # credentials; and the pid file of the broker to send SIGHUP to afterwards. Unset: the
+    # operator runs ``lantian-api broker-files``.
+    broker_files_dir: Path | None = None
+    broker_reload_pid: Path | None = None
+
 
 MIN_SECRET_BYTES: Final = 32  # HS256 keys of at least the hash's 256 bits (RFC 7518, 3.2)
 # Words that mark a value copied from an example or left at a default, never a real secret.

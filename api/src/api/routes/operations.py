@@ -1,7 +1,7 @@
 """Operations: the gateways' health and what ingest refused, for the bureau only.
 
-``GET /gateways`` and ``/gateways/{gateway}/health`` read the registry and the health the rules
-service stored (:mod:`api.gateway_health`); ``GET /dead-letters`` and ``/dead-letters/{id}``
+``GET /gateway-health`` and ``/gateways/{gateway}/health`` read the registry and the health
+the rules service stored (:mod:`api.gateway_health`); ``GET /dead-letters`` and ``/dead-letters/{id}``
 read :class:`store.sql.DeadLetterStore`. Bureau viewers and admins read them; an enterprise's
 caller gets 403 on every one of them, whatever the id (docs/api.md, "Operations").
 """
@@ -147,8 +147,8 @@ class DeadLetterList(BaseModel):
     next_before: int | None
 
 
-@router.get("/gateways", responses=_RESPONSES)
-def list_gateways(
+@router.get("/gateway-health", responses=_RESPONSES)
+def list_gateway_health(
     _principal: BureauReader,
     registry: RegistryDep,
     influx: InfluxDep,

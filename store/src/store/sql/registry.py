@@ -52,6 +52,7 @@ from telemetry.topics import IDENTIFIER_PATTERN
 
 _IDENTIFIER: Final = re.compile(IDENTIFIER_PATTERN)
 _Row = TypeVar("_Row", bound=Base)
+_Result = TypeVar("_Result")
 
 # Gateway → site → enterprise, with the columns in Placement's field order.
 _PLACEMENTS: Final = (
@@ -199,6 +200,48 @@ class Registry:
                 )
             )
 
+    def update_enterprise(
+        self, enterprise_id: str, *, name: str | None = None, name_zh: str | None = None
+    ) -> None:
+        """Rename an enterprise; ``None`` leaves a name as it is. Its tags do not change.
+
+        Raises:
+            InvalidRecordError: a blank or overlong name.
+            NotFoundError: the enterprise does not exist.
+        """
+        kind = RecordKind.ENTERPRISE
+        for field, value in (("name", name), ("name_zh", name_zh)):
+            if value is not None:
+                _check_name(kind, enterprise_id, field, value)
+        with self._writing() as session:
+            enterprise = _require(session, Enterprise, kind, enterprise_id)
+            enterprise.name = enterprise.name if name is None else name
+            enterprise.name_zh = enterprise.name_zh if name_zh is None else name_zh
+
+    def update_site(
+        self,
+        site_id: str,
+        *,
+        name: str | None = None,
+        coordinates: tuple[float, float] | None = None,
+    ) -> None:
+        """Rename a site or set its WGS 84 ``(latitude, longitude)``; ``None`` leaves either.
+
+        Raises:
+            InvalidRecordError: a blank or overlong name, a coordinate out of range.
+            NotFoundError: the site does not exist.
+        """
+        kind = RecordKind.SITE
+        if name is not None:
+            _check_name(kind, site_id, "name", name)
+        if coordinates is not None:
+            _check_coordinates(site_id, *coordinates)
+        with self._writing() as session:
+            site = _require(session, Site, kind, site_id)
+            site.name = site.name if name is None else name
+            if coordinates is not None:
+                site.latitude, site.longitude = coordinates
+
     def add_gateway(self, gateway_id: str, *, site_id: str) -> None:
         """Register a gateway at a site, stamped with the registry clock's current UTC time.
 
@@ -213,6 +256,29 @@ class Registry:
             _require_absent(session, Gateway, kind, gateway_id)
             _require(session, Site, RecordKind.SITE, site_id)
             session.add(Gateway(id=gateway_id, site_id=site_id, created_at=self._clock()))
+
+    def add_gateway_with(
+        self, gateway_id: str, *, site_id: str, also: Callable[[Session], _Result]
+    ) -> _Result:
+        """Register a gateway as :meth:`add_gateway` does, and run ``also`` in the same transaction.
+
+        ``also`` gets the session with the gateway already flushed (the API issues the gateway's
+        broker account there); what it raises rolls the gateway back too, and what it returns
+        is returned.
+
+        Raises:
+            InvalidRecordError: a malformed id.
+            DuplicateError: the gateway exists.
+            NotFoundError: the site does not exist.
+        """
+        kind = RecordKind.GATEWAY
+        _check_identifier(kind, gateway_id)
+        with self._writing() as session:
+            _require_absent(session, Gateway, kind, gateway_id)
+            _require(session, Site, RecordKind.SITE, site_id)
+            session.add(Gateway(id=gateway_id, site_id=site_id, created_at=self._clock()))
+            session.flush()
+            return also(session)
 
     def move_gateway(self, gateway_id: str, *, site_id: str) -> None:
         """Move a gateway to another site (a unit redeployed, a site split).
