@@ -2,8 +2,9 @@
 
 ``GET /gateway-health`` and ``/gateways/{gateway}/health`` read the registry and the health
 the rules service stored (:mod:`api.gateway_health`); ``GET /dead-letters`` and
-``/dead-letters/{id}`` read :class:`store.sql.DeadLetterStore`. Bureau viewers and admins read them; an enterprise's
-caller gets 403 on every one of them, whatever the id (docs/api.md, "Operations").
+``/dead-letters/{id}`` read :class:`store.sql.DeadLetterStore`. Bureau viewers and admins
+read them; an enterprise's caller gets 403 on every one of them, whatever the id (docs/api.md,
+"Operations").
 """
 
 import base64
