@@ -11,6 +11,8 @@ from fastapi import HTTPException, status
 from telemetry import CATALOG
 from telemetry.payload import MAX_TS_MS, MIN_TS_MS
 
+# The range the wire contract allows a reading's timestamp (telemetry.payload); outside it a
+# window is a caller's typo, and InfluxDB (int64 nanoseconds) cannot even parse far-off years.
 _EARLIEST = datetime.fromtimestamp(MIN_TS_MS / 1000, UTC)
 _LATEST = datetime.fromtimestamp(MAX_TS_MS / 1000, UTC)
 

@@ -3,22 +3,18 @@
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, Query
 from pydantic import AwareDatetime, BaseModel, Field
 
 from api.deps import InfluxDep, RegistryDep, SettingsDep
+from api.queries import checked_window, known_metric, utc
 from api.security import CurrentPrincipal, visible_site
 from store.readings import site_series
 from telemetry import CATALOG, Quality
-from telemetry.payload import MAX_TS_MS, MIN_TS_MS
 
 router = APIRouter(tags=["readings"])
 
 _DEFAULT_WINDOW = timedelta(hours=24)
-# The range the wire contract allows a reading's timestamp (telemetry.payload); outside it a
-# window is a caller's typo, and InfluxDB (int64 nanoseconds) cannot even parse far-off years.
-_EARLIEST = datetime.fromtimestamp(MIN_TS_MS / 1000, UTC)
-_LATEST = datetime.fromtimestamp(MAX_TS_MS / 1000, UTC)
 
 
 class ReadingOut(BaseModel):
@@ -82,33 +78,21 @@ def get_site_readings(  # noqa: PLR0913 - one parameter per query field
     ] = None,
 ) -> SiteReadings:
     """Raw readings of ``metric`` at the site within ``[start, end)``."""
-    if metric not in CATALOG:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT,
-            f"unknown metric {metric!r}; known metrics: {', '.join(sorted(CATALOG))}",
-        )
-    end = end or datetime.now(UTC)
-    start = start or end - _DEFAULT_WINDOW
-    if start >= end:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "start must be before end")
-    if start < _EARLIEST or end > _LATEST:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT,
-            f"start and end must lie between {_EARLIEST.isoformat()} and {_LATEST.isoformat()},"
-            " the range a reading's timestamp may have",
-        )
-    if end - start > timedelta(days=settings.max_raw_window_days):
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT,
-            f"a raw series covers at most {settings.max_raw_window_days} days",
-        )
+    known_metric(metric)
+    start_ms, end_ms = checked_window(
+        start,
+        end,
+        default=_DEFAULT_WINDOW,
+        max_days=settings.max_raw_window_days,
+        what="a raw series",
+    )
     visible_site(registry, principal, site_id)
     rows = site_series(
         influx,
         site=site_id,
         metric_id=metric,
-        start_ms=_epoch_ms(start),
-        end_ms=_epoch_ms(end),
+        start_ms=start_ms,
+        end_ms=end_ms,
         device=device,
         interval=interval,
     )
@@ -116,8 +100,8 @@ def get_site_readings(  # noqa: PLR0913 - one parameter per query field
         site=site_id,
         metric=metric,
         unit=CATALOG[metric].unit,
-        start=start.astimezone(UTC),
-        end=end.astimezone(UTC),
+        start=utc(start_ms),
+        end=utc(end_ms),
         readings=[
             ReadingOut(
                 ts=row.ts,
@@ -134,7 +118,3 @@ def get_site_readings(  # noqa: PLR0913 - one parameter per query field
             for row in rows
         ],
     )
-
-
-def _epoch_ms(moment: datetime) -> int:
-    return int(moment.timestamp() * 1000)
