@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from api.app import create_app
-from api.security.passwords import hash_password
+from api.security.passwords import hash_password, hasher_of
 from api.settings import ApiSettings
 from devstack.city import CITY, SimSite, register
 from store.connection import InfluxConnection
@@ -56,6 +56,10 @@ def settings(**changes: object) -> ApiSettings:
     values: dict[str, object] = {
         "influx": InfluxConnection(url="http://127.0.0.1:9", database="lantian", timeout_s=1.0),
         "jwt_secret": JWT_SECRET,
+        # argon2 at its lightest: sign-in in a millisecond, not a sixth of a second
+        "password_time_cost": 1,
+        "password_memory_kib": 1024,
+        "password_parallelism": 1,
     }
     return ApiSettings.model_validate(values | changes)
 
@@ -77,7 +81,7 @@ def city_sql(sql_url) -> Iterator[Engine]:
 @pytest.fixture
 def people(city_sql):
     accounts = AccountStore(city_sql)
-    password_hash = hash_password(PASSWORD)
+    password_hash = hash_password(PASSWORD, hasher_of(settings()))
     for username, (role, enterprise) in PEOPLE.items():
         accounts.add_user(
             username,

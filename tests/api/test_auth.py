@@ -10,7 +10,8 @@ from tests.api.conftest import ENT_A, JWT_SECRET, PASSWORD, make_client, setting
 
 from api.cli import main
 from api.security import tokens
-from api.settings import UnsafeSettingsError
+from api.security.passwords import hash_password, hasher_of
+from api.settings import ApiSettings, UnsafeSettingsError
 from store.sql import Role
 
 pytestmark = pytest.mark.integration
@@ -120,8 +121,8 @@ def test_an_outdated_hash_is_replaced_at_sign_in(api, people, city_sql):
     stored = people.user("old").password_hash
     assert stored.startswith("$argon2id$")
     assert "m=8192" not in stored
-    assert not PasswordHasher().check_needs_rehash(stored)
-    PasswordHasher().verify(stored, PASSWORD)
+    assert not hasher_of(settings()).check_needs_rehash(stored)
+    hasher_of(settings()).verify(stored, PASSWORD)
     sign_in(api, "old")  # the new hash still lets the user in
 
 
@@ -278,3 +279,13 @@ def test_the_cli_exits_2_naming_the_problem(monkeypatch, capsys, sqlite_url):
 def test_a_safe_secret_lets_the_api_start(city_sql):
     with make_client(city_sql, settings(jwt_secret=secrets.token_urlsafe(32))) as api:
         assert api.get(ME).status_code == 401  # it answers; nobody is signed in
+
+
+def test_passwords_are_hashed_with_the_settings_argon2_parameters():
+    chosen = settings(password_time_cost=2, password_memory_kib=2048, password_parallelism=1)
+
+    stored = hash_password(PASSWORD, hasher_of(chosen))
+
+    assert "$m=2048,t=2,p=1$" in stored
+    assert hasher_of(chosen).verify(stored, PASSWORD)
+    assert "$m=65536,t=3,p=4$" in hash_password(PASSWORD, hasher_of(ApiSettings()))

@@ -16,7 +16,9 @@ import os
 import sys
 from typing import Final, TextIO
 
-from api.security.passwords import hash_password
+from argon2 import PasswordHasher
+
+from api.security.passwords import hash_password, hasher_of
 from api.settings import ApiSettings
 from store.sql import (
     AccountError,
@@ -50,7 +52,7 @@ def run(
         require_current_schema(engine)
         accounts = AccountStore(engine)
         if command == "user":
-            _add_user(accounts, args, out)
+            _add_user(accounts, args, out, hasher_of(settings))
         elif args.action == "create":
             _create_key(accounts, args, out)
         else:
@@ -89,12 +91,14 @@ def _parser(command: str) -> argparse.ArgumentParser:
     return parser
 
 
-def _add_user(accounts: AccountStore, args: argparse.Namespace, out: TextIO) -> None:
+def _add_user(
+    accounts: AccountStore, args: argparse.Namespace, out: TextIO, hasher: PasswordHasher
+) -> None:
     password = _password(args.password_env)
     user = accounts.add_user(
         args.username,
         display_name=args.display_name or args.username,
-        password_hash=hash_password(password),
+        password_hash=hash_password(password, hasher),
         role=Role(args.role),
         enterprise_id=args.enterprise,
     )

@@ -41,6 +41,13 @@ class ApiSettings(BaseSettings):
     jwt_audience: str = "lantian-api"
     token_ttl_s: int = Field(default=900, ge=30, le=86_400)
 
+    # Password hashing, argon2id. The defaults are RFC 9106's second recommended option (t=3,
+    # 64 MiB, p=4); a stored hash made with other values is replaced at the next sign-in. Lower
+    # them only where sign-in speed matters more than an attacker's cost, as in a test suite.
+    password_time_cost: int = Field(default=3, ge=1)
+    password_memory_kib: int = Field(default=65_536, ge=8)
+    password_parallelism: int = Field(default=4, ge=1)
+
     # The live alert stream polls the audit table (the rules service is another process).
     stream_poll_s: float = Field(default=1.0, gt=0)
     stream_keepalive_s: float = Field(default=15.0, gt=0)

@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field
 
 from api.deps import AccountsDep, SettingsDep
 from api.security import CurrentPrincipal, tokens
-from api.security.passwords import burn_time, verify
+from api.security.passwords import burn_time, hasher_of, verify
 from store.sql import AccountNotFoundError, Role
 
 router = APIRouter(tags=["auth"])
@@ -44,12 +44,13 @@ def sign_in(
     settings: SettingsDep,
 ) -> Token:
     """Exchange a username and password for a token (form fields ``username``, ``password``)."""
+    hasher = hasher_of(settings)
     try:
         user = accounts.user(form.username)
     except AccountNotFoundError:
-        burn_time(form.password)  # as slow as a wrong password: names stay secret
+        burn_time(form.password, hasher)  # as slow as a wrong password: names stay secret
         raise HTTPException(status.HTTP_400_BAD_REQUEST, _REFUSED) from None
-    verified = verify(user.password_hash, form.password)
+    verified = verify(user.password_hash, form.password, hasher)
     if verified is None:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, _REFUSED)
     if not user.active:

@@ -13,10 +13,10 @@ from typing import Final
 from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import AccountsDep
+from api.deps import AccountsDep, SettingsDep
 from api.security import BureauAdmin
 from api.security.boundary import not_found
-from api.security.passwords import hash_password
+from api.security.passwords import hash_password, hasher_of
 from store.sql import (
     AccountNotFoundError,
     DuplicateUsernameError,
@@ -107,7 +107,9 @@ def list_users(_admin: BureauAdmin, accounts: AccountsDep) -> list[UserOut]:
         422: {"description": "a bad value, or an unknown enterprise"},
     },
 )
-def create_user(body: UserIn, _admin: BureauAdmin, accounts: AccountsDep) -> UserCreated:
+def create_user(
+    body: UserIn, _admin: BureauAdmin, accounts: AccountsDep, settings: SettingsDep
+) -> UserCreated:
     """Create an active user of a role (and, for an enterprise user, of an enterprise)."""
     generated = secrets.token_urlsafe(_GENERATED_BYTES) if body.password is None else None
     password = body.password if body.password is not None else generated
@@ -116,7 +118,7 @@ def create_user(body: UserIn, _admin: BureauAdmin, accounts: AccountsDep) -> Use
         user = accounts.add_user(
             body.username,
             display_name=body.display_name,
-            password_hash=hash_password(password),
+            password_hash=hash_password(password, hasher_of(settings)),
             role=body.role,
             enterprise_id=body.enterprise,
         )

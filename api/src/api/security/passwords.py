@@ -6,16 +6,39 @@ sign-in then stores a new hash of the password it just checked.
 """
 
 from dataclasses import dataclass
-from typing import Final
+from functools import cache
+from typing import TYPE_CHECKING, Final
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+if TYPE_CHECKING:
+    from api.settings import ApiSettings
+
 # argon2-cffi's defaults are RFC 9106's second recommended option (t=3, 64 MiB, p=4).
 HASHER: Final = PasswordHasher()
-# A hash checked when the username is unknown, so that sign-in takes as long for a name that
-# does not exist as for a wrong password and does not tell which names exist.
-_DUMMY: Final = HASHER.hash("no such user")
+
+
+def hasher_of(settings: "ApiSettings") -> PasswordHasher:
+    """The hasher of the settings' argon2 parameters (one per set of parameters)."""
+    return _hasher(
+        settings.password_time_cost, settings.password_memory_kib, settings.password_parallelism
+    )
+
+
+@cache
+def _hasher(time_cost: int, memory_kib: int, parallelism: int) -> PasswordHasher:
+    return PasswordHasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism)
+
+
+@cache
+def _dummy(hasher: PasswordHasher) -> str:
+    """A hash to check when the username is unknown.
+
+    Sign-in then takes as long for a name that does not exist as for a wrong password, and
+    does not tell which names exist.
+    """
+    return hasher.hash("no such user")
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +62,6 @@ def verify(stored: str, password: str, hasher: PasswordHasher = HASHER) -> Verif
     return Verified(hasher.hash(password) if hasher.check_needs_rehash(stored) else None)
 
 
-def burn_time(password: str) -> None:
+def burn_time(password: str, hasher: PasswordHasher = HASHER) -> None:
     """Spend the time a verification takes, for a username that does not exist."""
-    verify(_DUMMY, password)
+    verify(_dummy(hasher), password, hasher)
