@@ -1,16 +1,16 @@
 """The enterprise page in a real headless Chromium against a real uvicorn server.
 
-``served`` is the API on a free port of 127.0.0.1 over the simulated city's SQLite registry
-(with its people, tests/api/conftest.py) and the ``influx`` fixture's InfluxDB, which holds a
-PM2.5 episode of Hengtong's ``pm-1`` around ``T0`` for the charts. ``page`` is a fresh
-browser tab in Chinese; a script error or a Content-Security-Policy violation fails the test.
+``api_server`` is the API on a free port of 127.0.0.1 (it can stop and start again there) over
+the simulated city's SQL registry and people (tests/api/conftest.py, SQLite and PostgreSQL) and
+the ``influx`` fixture's InfluxDB, which holds a PM2.5 episode of Hengtong's ``pm-1`` around
+``T0`` for the charts; ``served`` is its address. ``page`` is a fresh browser tab in Chinese;
+a script error or a Content-Security-Policy violation fails the test.
 """
 
 import socket
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -36,24 +36,39 @@ people = api_fixtures.people
 rolled = api_fixtures.rolled
 
 
-@contextmanager
-def serving(engine: Engine, influx: InfluxStore) -> Iterator[str]:
-    """The API served by uvicorn on a free port of 127.0.0.1; stops when the block ends."""
-    api_settings = influx_settings(influx, stream_poll_s=0.1, stream_keepalive_s=1.0)
-    app = create_app(api_settings, influx=api_settings.influx.open, engine=lambda: engine)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=2))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + WAIT_S
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        assert thread.is_alive(), "uvicorn stopped while starting"
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
+class ApiServer:
+    """The API served by uvicorn on one port of 127.0.0.1; it can stop and start again there."""
+
+    def __init__(self, engine: Engine, influx: InfluxStore) -> None:
+        api_settings = influx_settings(influx, stream_poll_s=0.1, stream_keepalive_s=1.0)
+        self.app = create_app(api_settings, influx=api_settings.influx.open, engine=lambda: engine)
+        self.port = 0
+        self._running: tuple[uvicorn.Server, threading.Thread, socket.socket] | None = None
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", self.port))
+        self.port = sock.getsockname()[1]
+        config = uvicorn.Config(self.app, log_level="warning", timeout_graceful_shutdown=1)
+        server = uvicorn.Server(config)
+        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+        thread.start()
+        self._running = (server, thread, sock)
+        deadline = time.monotonic() + WAIT_S
+        while not server.started:
+            assert time.monotonic() < deadline, "uvicorn did not start"
+            assert thread.is_alive(), "uvicorn stopped while starting"
+            time.sleep(0.02)
+
+    def stop(self) -> None:
+        assert self._running is not None, "not running"
+        server, thread, sock = self._running
+        self._running = None
         server.should_exit = True
         thread.join(WAIT_S)
         sock.close()
@@ -61,7 +76,7 @@ def serving(engine: Engine, influx: InfluxStore) -> Iterator[str]:
 
 
 @pytest.fixture
-def served(city_sql, people, rolled) -> Iterator[str]:
+def api_server(city_sql, people, rolled) -> Iterator[ApiServer]:
     # A PM2.5 episode rising through the limit: one aggregate a minute, 100 to 217 µg/m³.
     readings = [
         reading
@@ -69,8 +84,16 @@ def served(city_sql, people, rolled) -> Iterator[str]:
         for reading in minutes(EPISODE_START_MS + n * MINUTE_MS, 1, 100.0 + 3 * n)
     ]
     store(rolled, HENGTONG, readings)
-    with serving(city_sql, rolled) as base:
-        yield base
+    server = ApiServer(city_sql, rolled)
+    server.start()
+    yield server
+    if server._running:
+        server.stop()
+
+
+@pytest.fixture
+def served(api_server: ApiServer) -> str:
+    return api_server.base
 
 
 @pytest.fixture(scope="session")

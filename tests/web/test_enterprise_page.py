@@ -94,6 +94,33 @@ def test_a_new_alert_appears_without_a_reload(served, city_sql, page):
     assert page.evaluate("window.notReloaded") is True
 
 
+def test_after_a_dropped_stream_the_page_resumes_with_last_event_id(api_server, city_sql, page):
+    base = api_server.base
+    sign_in(page, base, "zhang")
+    expect(page.locator("#stream-state")).to_have_attribute("data-live", "true")
+    streams: list[dict[str, str]] = []
+    page.on(
+        "request",
+        lambda request: (
+            streams.append(request.headers) if request.url.endswith("/v1/alerts/events") else None
+        ),
+    )
+    live = open_alert(city_sql, ENT_A, SITE_A)
+    expect(card(page, live)).to_be_visible()
+    events = httpx.get(f"{base}/v1/alerts/{live}", headers=token(base, "zhang")).json()["events"]
+
+    api_server.stop()
+    expect(page.locator("#stream-state")).to_have_attribute("data-live", "false")
+    missed = open_alert(city_sql, ENT_A, SITE_A, rule="pm10-spike")
+    api_server.start()
+
+    expect(card(page, missed)).to_be_visible()
+    expect(page.locator("#stream-state")).to_have_attribute("data-live", "true")
+    assert streams, "the page did not reconnect"
+    assert streams[-1]["last-event-id"] == str(max(e["id"] for e in events))
+    assert streams[-1]["authorization"].startswith("Bearer ")
+
+
 def test_in_english_production_output_is_submitted_and_a_bad_quantity_shows_why(served, page):
     sign_in(page, served, "zhang")
     expect(page.get_by_role("heading", name="未关闭的告警")).to_be_visible()

@@ -124,6 +124,10 @@ async function loadAlerts() {
       OPEN_STATES.map((state) => call(page.token, `/v1/alerts?state=${state}&limit=200`)),
     );
     const ids = pages.flatMap((answer) => answer.items.map((item) => item.id));
+    for (const id of [...page.alerts.keys()].filter((known) => !ids.includes(known))) {
+      page.alerts.delete(id); // closed while the page was not listening
+      renderAlert(id);
+    }
     await Promise.all(ids.map((id) => refreshAlert(id)));
   } catch (error) {
     failed(error, $("alerts-error"));
@@ -138,16 +142,16 @@ async function acknowledge(id, comment) {
 function startStream() {
   const controller = new AbortController();
   page.stream = controller;
-  let first = true;
   streamEvents({
     url: "/v1/alerts/events",
     token: page.token,
     signal: controller.signal,
-    onOpen: () => {
+    onOpen: (resumed) => {
       $("stream-state").textContent = t().streamLive;
       $("stream-state").dataset.live = "true";
-      if (first) loadAlerts(); // after the stream's start, so nothing falls in between
-      first = false;
+      // A stream without Last-Event-ID starts at the newest event: load the list after it
+      // is open, so nothing opened in between is missed.
+      if (!resumed) loadAlerts();
     },
     onDown: () => {
       $("stream-state").textContent = t().streamDown;

@@ -14,7 +14,7 @@ export async function streamEvents({ url, token, onEvent, onOpen, onDown, onDeni
         return;
       }
       if (!response.ok || !response.body) throw new Error(`HTTP ${response.status}`);
-      onOpen();
+      onOpen(lastEventId !== null);
       const frames = parseFrames(response.body.pipeThrough(new TextDecoderStream()));
       for await (const frame of frames) {
         if (frame.retry !== undefined) retryMs = frame.retry;
