@@ -26,6 +26,7 @@ from api.routes import (
     users,
 )
 from api.settings import ApiSettings, jwt_secret_of
+from api.web import mount_page
 from store.errors import InfluxQueryError, InfluxUnavailableError
 from store.influx import InfluxStore
 from store.sql import AccountStore, AlertStore, AlertViews, Registry
@@ -80,6 +81,7 @@ def create_app(
     app.include_router(registry.router, prefix="/v1")
     app.include_router(registry_admin.router, prefix="/v1")
     app.include_router(users.router, prefix="/v1")
+    mount_page(app)
     return app
 
 
