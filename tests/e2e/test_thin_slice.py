@@ -31,6 +31,21 @@ def _recorded(path):
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
+def _aggregates_once_complete(reader, raw_count):
+    """The pm25 aggregates, once they count ``raw_count`` samples or after 30 s.
+
+    The partial interval the agent flushes when it stops may be batched after the last raw
+    frame, so the aggregates are read again until it is there rather than once.
+    """
+
+    def complete():
+        found = _api_readings(reader, "pm25", interval=f"{AGGREGATION_S}s")
+        return sum(a["count"] for a in found) >= raw_count
+
+    wait_until(complete, timeout_s=30)
+    return _api_readings(reader, "pm25", interval=f"{AGGREGATION_S}s")
+
+
 def _api_readings(api, metric, interval="raw"):
     now = datetime.now(UTC)
     window = {"start": (now - timedelta(hours=1)).isoformat(), "end": now.isoformat()}
@@ -103,7 +118,7 @@ def test_values_on_the_wire_come_back_from_the_api_unchanged(
             api.log_tail(),
         )
         by_metric = {m: _api_readings(reader, m) for m in ("pm1", "pm25", "pm10")}
-        aggregates = _api_readings(reader, "pm25", interval=f"{AGGREGATION_S}s")
+        aggregates = _aggregates_once_complete(reader, len(by_metric["pm25"]))
 
     served = list(
         zip(
