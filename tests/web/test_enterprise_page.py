@@ -78,6 +78,27 @@ def test_acknowledging_with_a_comment_acknowledges_the_alert_as_the_user(served,
     assert "zhang" in acknowledged[0]["actor"]
 
 
+def test_a_comment_being_typed_survives_a_live_update_of_its_alert(served, city_sql, page):
+    alert_id = open_alert(city_sql, ENT_A, SITE_A)
+    sign_in(page, served, "zhang")
+    alert = card(page, alert_id)
+    expect(alert.locator("svg.chart")).to_be_visible()  # the card's readings have arrived
+    expect(page.locator("#stream-state")).to_have_attribute("data-live", "true")
+    alert.get_by_label("说明").fill("正在排查")
+    alert.evaluate("element => { window.typedIn = element; }")
+
+    answer = httpx.post(
+        f"{served}/v1/alerts/{alert_id}/comment",
+        json={"comment": "请说明原因"},
+        headers=token(served, "admin"),
+    )
+    assert answer.status_code == 200, answer.text
+
+    page.wait_for_function("() => !document.contains(window.typedIn)")  # the card was rebuilt
+    expect(alert.get_by_label("说明")).to_have_value("正在排查")
+    expect(alert.get_by_label("说明")).to_be_focused()
+
+
 def test_a_new_alert_appears_without_a_reload(served, city_sql, page):
     first = open_alert(city_sql, ENT_A, SITE_A)
     sign_in(page, served, "zhang")

@@ -63,10 +63,32 @@ function renderAlert(id) {
     const card = alertCard(alert, page.readings.get(id) ?? null, {
       t: t(), format: format(), canAcknowledge: RESPONDERS.includes(page.me.role), onAcknowledge: acknowledge,
     });
-    if (old) old.replaceWith(card);
-    else placeNewest(list, card, id);
+    if (old) {
+      const restore = draftOf(old);
+      old.replaceWith(card);
+      restore(card);
+    } else {
+      placeNewest(list, card, id);
+    }
   }
   $("no-alerts").hidden = page.alerts.size > 0;
+}
+
+// A card is rebuilt when its alert or readings change: a comment being typed survives that.
+function draftOf(old) {
+  const typed = old.querySelector("textarea[name=comment]");
+  if (!typed) return () => {};
+  const { value, selectionStart, selectionEnd } = typed;
+  const focused = document.activeElement === typed;
+  return (card) => {
+    const fresh = card.querySelector("textarea[name=comment]");
+    if (!fresh) return;
+    fresh.value = value;
+    if (focused) {
+      fresh.focus();
+      fresh.setSelectionRange(selectionStart, selectionEnd);
+    }
+  };
 }
 
 function placeNewest(list, card, id) {
