@@ -5,9 +5,9 @@ watermark W covers it: every seq ≤ W is stored in InfluxDB, or was declared lo
 module keeps that state in the SQL store, so N ingest workers on a shared subscription compute
 one watermark per gateway:
 
-- ``delivery_progress``: W per gateway. Every update begins by writing this row, which makes
-  it the gateway's lock (a row lock on PostgreSQL, the write lock on SQLite): two workers take
-  turns, and each sees what the other committed.
+- ``delivery_progress``: W per gateway. Every update begins by locking this row (``SELECT ...
+  FOR UPDATE`` on PostgreSQL; on SQLite by writing it, which takes the database's write lock):
+  two workers take turns, and each sees what the other committed.
 - ``delivery_stored``: stored seqs above W (pending, waiting for the seqs below them), and late
   batches that filled part of a gap (kept so a second copy of one is still a duplicate).
 - ``delivery_gaps``: seq ranges that did not arrive within the gap timeout; W moved past them.
@@ -15,15 +15,15 @@ one watermark per gateway:
 Times are passed in (``now``), so callers and tests decide what the clock says.
 """
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, delete, func, insert, select, update
+from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from store.sql.delivery_rows import LedgerChange, lock_rows, stored_rows
 from store.sql.engine import session_factory
 from store.sql.models import DeliveryGap, DeliveryProgress, DeliveryStored
 
@@ -53,6 +53,7 @@ class DeliveryLedger:
 
     def __init__(self, engine: Engine) -> None:
         self._sessions = session_factory(engine)
+        self._known: set[str] = set()  # gateways whose progress row exists (rows stay)
 
     def watermark(self, gateway: str) -> int:
         """W of ``gateway``: 0 before anything of it was stored."""
@@ -102,7 +103,7 @@ class DeliveryLedger:
         return (gateway, seq) in self.duplicates([(gateway, seq)])
 
     def duplicates(self, seqs: Iterable[tuple[str, int]]) -> set[tuple[str, int]]:
-        """Which of ``(gateway, seq)`` are stored already; a few queries for any number."""
+        """Which of ``(gateway, seq)`` are stored already; two queries for any number."""
         by_gateway = _by_gateway(seqs)
         if not by_gateway:
             return set()
@@ -113,10 +114,15 @@ class DeliveryLedger:
                 )
             )
             watermarks = dict(rows.all())
+            stored = stored_rows(
+                session, {gateway: (seqs[0], seqs[-1]) for gateway, seqs in by_gateway.items()}
+            )
             return {
                 (gateway, seq)
                 for gateway, numbers in by_gateway.items()
-                for seq in self._duplicates(session, gateway, numbers, watermarks.get(gateway, 0))
+                for seq in self._duplicates(
+                    session, gateway, numbers, watermarks.get(gateway, 0), stored[gateway]
+                )
             }
 
     def record_stored(self, gateway: str, seqs: Iterable[int], *, now: datetime) -> StoredOutcome:
@@ -129,22 +135,41 @@ class DeliveryLedger:
     def record_stored_many(
         self, seqs: Mapping[str, Iterable[int]], *, now: datetime
     ) -> dict[str, StoredOutcome]:
-        """:meth:`record_stored` for several gateways in one transaction (one commit)."""
-        gateways = sorted(seqs)  # always locked in this order: two workers never deadlock
+        """:meth:`record_stored` for several gateways in one transaction (one commit).
+
+        A handful of statements for any number of gateways: the rows are locked and read in one,
+        the stored seqs from the lowest new one up read in one, and what changed written back in
+        at most three (new pending seqs, rows W passed, the new watermarks).
+        """
+        wanted = {gateway: sorted(set(numbers)) for gateway, numbers in seqs.items()}
+        gateways = sorted(wanted)
         outcomes: dict[str, StoredOutcome] = {}
-        with self._locked(gateways, now) as (session, progress):
+        self._create_rows(gateways, now)
+        with self._sessions() as session:
+            watermarks = lock_rows(session, gateways, now)
+            stored = stored_rows(
+                session,
+                {
+                    gateway: (min(numbers[0], watermarks[gateway] + 1), None)
+                    for gateway, numbers in wanted.items()
+                    if numbers
+                },
+            )
+            change = LedgerChange()
             for gateway in gateways:
-                numbers = sorted(set(seqs[gateway]))
-                row = progress[gateway]
-                duplicates = self._duplicates(session, gateway, numbers, row.watermark)
+                numbers, watermark = wanted[gateway], watermarks[gateway]
+                have = stored.get(gateway, set())
+                duplicates = self._duplicates(session, gateway, numbers, watermark, have)
                 fresh = [seq for seq in numbers if seq not in duplicates]
                 for seq in fresh:
-                    if seq <= row.watermark:  # a late batch of a gap (rare)
+                    if seq <= watermark:  # a late batch of a gap (rare)
                         session.add(DeliveryStored(gateway=gateway, seq=seq, stored_at=now))
                         session.flush()
                         self._fill(session, gateway, seq, now)
-                self._advance(session, row, [seq for seq in fresh if seq > row.watermark], now)
-                outcomes[gateway] = StoredOutcome(row.watermark, tuple(sorted(duplicates)))
+                waiting = {seq for seq in have if seq > watermark}
+                risen = change.advance(gateway, watermark, waiting, fresh, now)
+                outcomes[gateway] = StoredOutcome(risen, tuple(sorted(duplicates)))
+            change.write(session)
             session.commit()
         return outcomes
 
@@ -156,73 +181,55 @@ class DeliveryLedger:
         """
         limit = now - timedelta(seconds=timeout_s)
         found: list[GapRecord] = []
-        with self._locked([gateway], now) as (session, rows):
-            progress = rows[gateway]
+        self._create_rows([gateway], now)
+        with self._sessions() as session:
+            watermark = lock_rows(session, [gateway], now)[gateway]
             while True:
                 oldest, lowest = session.execute(
                     select(func.min(DeliveryStored.stored_at), func.min(DeliveryStored.seq)).where(
                         DeliveryStored.gateway == gateway,
-                        DeliveryStored.seq > progress.watermark,
+                        DeliveryStored.seq > watermark,
                     )
                 ).one()
                 if lowest is None or oldest > limit:
                     break
                 gap = DeliveryGap(
                     gateway=gateway,
-                    first_seq=progress.watermark + 1,
+                    first_seq=watermark + 1,
                     last_seq=lowest - 1,
                     detected_at=now,
                     filled=0,
                     filled_at=None,
                 )
                 session.add(gap)
-                progress.watermark = lowest - 1
-                self._advance(session, progress)
+                waiting = stored_rows(session, {gateway: (lowest, None)})[gateway]
+                change = LedgerChange()
+                watermark = change.advance(gateway, lowest - 1, waiting, (), now)
+                change.write(session)
                 session.flush()
                 found.append(_gap_record(gap))
             session.commit()
         return found
 
-    @contextmanager
-    def _locked(
-        self, gateways: list[str], now: datetime
-    ) -> Iterator[tuple[Session, dict[str, DeliveryProgress]]]:
-        """A transaction holding the progress rows of ``gateways`` (in the order given).
-
-        Rows are created at W=0 for new gateways. The session closes (rolling back unless the
-        body committed) when the block ends.
-        """
-        self._create_rows(gateways, now)
-        with self._sessions() as session:
-            rows: dict[str, DeliveryProgress] = {}
-            for gateway in gateways:
-                # Writing first takes the lock before anything is read, on both databases.
-                session.execute(
-                    update(DeliveryProgress)
-                    .where(DeliveryProgress.gateway == gateway)
-                    .values(updated_at=now)
-                )
-                rows[gateway] = session.scalars(
-                    select(DeliveryProgress).where(DeliveryProgress.gateway == gateway)
-                ).one()
-            yield session, rows
-
     def _create_rows(self, gateways: list[str], now: datetime) -> None:
+        missing = [gateway for gateway in gateways if gateway not in self._known]
+        if not missing:
+            return
         with self._sessions() as session:
             known = set(
                 session.scalars(
-                    select(DeliveryProgress.gateway).where(DeliveryProgress.gateway.in_(gateways))
+                    select(DeliveryProgress.gateway).where(DeliveryProgress.gateway.in_(missing))
                 )
             )
-        for gateway in gateways:
-            if gateway in known:
-                continue
-            with self._sessions() as session:
-                session.add(DeliveryProgress(gateway=gateway, watermark=0, updated_at=now))
-                try:
-                    session.commit()
-                except IntegrityError:
-                    session.rollback()  # another worker created it first: fine
+        for gateway in missing:
+            if gateway not in known:
+                with self._sessions() as session:
+                    session.add(DeliveryProgress(gateway=gateway, watermark=0, updated_at=now))
+                    try:
+                        session.commit()
+                    except IntegrityError:
+                        session.rollback()  # another worker created it first: fine
+            self._known.add(gateway)
 
     @staticmethod
     def _watermark(session: Session, gateway: str) -> int:
@@ -233,23 +240,13 @@ class DeliveryLedger:
 
     @staticmethod
     def _duplicates(
-        session: Session, gateway: str, seqs: Sequence[int], watermark: int
+        session: Session, gateway: str, seqs: Sequence[int], watermark: int, stored: set[int]
     ) -> set[int]:
-        """Which of ``seqs`` (sorted) are stored: recorded, or ≤ W outside an unfilled gap."""
-        if not seqs:
-            return set()
-        wanted = set(seqs)
-        # One range query: stored rows are few (W passes them), a batch's seqs are close.
-        found = {
-            seq
-            for seq in session.scalars(
-                select(DeliveryStored.seq).where(
-                    DeliveryStored.gateway == gateway,
-                    DeliveryStored.seq.between(seqs[0], seqs[-1]),
-                )
-            )
-            if seq in wanted
-        }
+        """Which of ``seqs`` (sorted) are stored: recorded, or ≤ W outside an unfilled gap.
+
+        ``stored``: the recorded seqs of ``gateway``, read over at least the range of ``seqs``.
+        """
+        found = {seq for seq in seqs if seq in stored}
         below = [seq for seq in seqs if seq <= watermark and seq not in found]
         if below:
             open_gaps = session.execute(
@@ -281,50 +278,6 @@ class DeliveryLedger:
                 delete(DeliveryStored).where(
                     DeliveryStored.gateway == gateway,
                     DeliveryStored.seq.between(gap.first_seq, gap.last_seq),
-                )
-            )
-
-    @staticmethod
-    def _advance(
-        session: Session,
-        progress: DeliveryProgress,
-        stored: Sequence[int] = (),
-        now: datetime | None = None,
-    ) -> None:
-        """Record ``stored`` (seqs above W), move W over the contiguous ones, drop their rows.
-
-        The common case, a batch continuing right after W, takes one query and no rows at all:
-        only seqs that stay above the new W (waiting for a missing one) are inserted.
-        """
-        start = progress.watermark
-        waiting = set(
-            session.scalars(
-                select(DeliveryStored.seq).where(
-                    DeliveryStored.gateway == progress.gateway, DeliveryStored.seq > start
-                )
-            )
-        )
-        new = set(stored) - waiting
-        watermark = start
-        while watermark + 1 in waiting or watermark + 1 in new:
-            watermark += 1
-        rest = sorted(seq for seq in new if seq > watermark)
-        if rest:
-            assert now is not None  # noqa: S101 - stored seqs always come with their time
-            session.execute(
-                insert(DeliveryStored),
-                [{"gateway": progress.gateway, "seq": seq, "stored_at": now} for seq in rest],
-            )
-        if watermark == start:
-            return
-        progress.watermark = watermark
-        if any(seq <= watermark for seq in waiting):
-            # Only rows W passed now: late gap fills below the old W stay until their gap is full.
-            session.execute(
-                delete(DeliveryStored).where(
-                    DeliveryStored.gateway == progress.gateway,
-                    DeliveryStored.seq > start,
-                    DeliveryStored.seq <= watermark,
                 )
             )
 
