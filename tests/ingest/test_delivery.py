@@ -122,6 +122,25 @@ def test_duplicates_are_counted_and_not_written_again(mosquitto, influx, ingest,
     assert ledger.watermark(GW) == 1
 
 
+def test_copies_arriving_back_to_back_are_written_once_whichever_stage_catches_them(
+    mosquitto, influx, ingest, gateway, ledger
+):
+    # One message a batch: a copy is looked up while the first may still be on its way through
+    # writing and recording, so it is caught either before it is written or when its seq is
+    # recorded; the counts come out the same either way.
+    service = ingest.start(mosquitto, influx, batch_max_readings=1)
+    gw = gateway(mosquitto)
+    for _ in range(5):
+        gw.telemetry(GW, numbered(1))
+    gw.telemetry(GW, numbered(2))
+
+    assert wait_until(lambda: ledger.watermark(GW) == 2, timeout_s=10)
+    assert wait_until(lambda: count(service, "duplicates") == 4, timeout_s=10)
+    assert count(service, "readings_written") == 2
+    assert count(service, "readings_received") == 2
+    assert pm25_values(influx) == [1.0, 2.0]
+
+
 def test_a_gap_past_the_timeout_is_recorded_and_a_late_batch_still_fills_it(
     mosquitto, influx, ingest, gateway, ledger
 ):

@@ -71,10 +71,11 @@ class DeliveryProgress:
         """
         return self._ledger.duplicates(seqs)
 
-    def stored(self, seqs: Iterable[tuple[str, int]]) -> None:
+    def stored(self, seqs: Iterable[tuple[str, int]]) -> set[tuple[str, int]]:
         """Record batches InfluxDB has accepted, all gateways in one transaction.
 
-        A seq another worker recorded meanwhile is counted as a duplicate.
+        A seq recorded meanwhile (by another worker, or a copy of the batch in an earlier
+        batch of this one) is counted as a duplicate; those are returned.
 
         Raises:
             SQLAlchemyError: the SQL store failed; nothing was recorded, the caller retries.
@@ -83,9 +84,12 @@ class DeliveryProgress:
         for gateway, seq in seqs:
             by_gateway.setdefault(gateway, []).append(seq)
         outcomes = self._ledger.record_stored_many(by_gateway, now=self._clock())
+        copies: set[tuple[str, int]] = set()
         for gateway, outcome in outcomes.items():
             self._counters.duplicates.inc(len(outcome.duplicates))
+            copies.update((gateway, seq) for seq in outcome.duplicates)
             self._rose(gateway, outcome.watermark)
+        return copies
 
     def stop(self) -> None:
         """Ask :meth:`run` to publish what is due and return."""

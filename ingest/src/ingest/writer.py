@@ -17,6 +17,12 @@ Every batch carries its gateway's seq (:mod:`ingest.progress`): a batch whose se
 already is a duplicate, counted and acknowledged without being written again. A seq is
 recorded as stored before its message is acknowledged, so a crash in between brings a
 redelivery that is recognised as a duplicate.
+
+Three stages (:mod:`ingest.pipeline`), one batch each at a time: gathering, decoding and looking
+up duplicates; writing to InfluxDB; recording in the SQL store and acknowledging. A copy of a
+batch that is still on its way through the later stages is not known as a duplicate yet: it is
+written again (InfluxDB overwrites the same points), recognised when its seq is recorded, and
+counted then as a duplicate instead of as written.
 """
 
 import logging
@@ -32,6 +38,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from ingest.broker import Delivery
 from ingest.counters import IngestCounters
 from ingest.messages import Message, decode_delivery
+from ingest.pipeline import Stage, StoppedError
 from ingest.progress import DeliveryProgress
 from ingest.validation import ReadingChecks
 from store.influx import InfluxAuthError, InfluxStore, InfluxUnavailableError, InfluxWriteError
@@ -51,15 +58,19 @@ _T = TypeVar("_T")
 OnWritten = Callable[[str, int, int], None]  # (measurement, oldest ts, newest ts), epoch ms
 
 
-class _StoppedError(Exception):
-    """Stopped while a step was still being retried: nothing more is acknowledged."""
-
-
 @dataclass
 class _Batch:
     messages: list[Message] = field(default_factory=list)
     lines: int = 0
     started_at: float | None = None
+    fresh: list[Message] = field(default_factory=list)  # the messages not known as duplicates
+
+
+@dataclass
+class _Written:
+    batch: _Batch
+    letters: list[DeadLetterRecord]
+    written: int
 
 
 class BatchWriter:
@@ -101,48 +112,28 @@ class BatchWriter:
     def run(self) -> None:
         """Write batches until stopped; on stop, flush what has arrived and return.
 
-        Two stages: this thread gathers and decodes the next batch while a flushing thread
-        writes the previous one (waiting on InfluxDB and the SQL store costs no CPU, so
-        decoding goes on meanwhile). At most one decoded batch waits between them.
+        This thread gathers, decodes and looks up duplicates; a stage writes to InfluxDB and
+        another records and acknowledges (:mod:`ingest.pipeline`).
         """
-        ready: queue.Queue[_Batch | None] = queue.Queue(maxsize=1)
-        failed = threading.Event()
-        flusher = threading.Thread(
-            target=self._flush_all, args=(ready, failed), name="ingest-flush", daemon=True
-        )
-        flusher.start()
+        recording: Stage[_Written, None] = Stage("ingest-record", self._record)
+        writing: Stage[_Batch, _Written] = Stage("ingest-write", self._write, recording)
+        stages = (writing, recording)
+        for stage in stages:
+            stage.start()
         try:
-            while not failed.is_set() and not (
+            while not any(stage.done.is_set() for stage in stages) and not (
                 self._stopping.is_set() and self._deliveries.empty()
             ):
                 batch = self._gather()
                 if batch.messages:
-                    self._hand_over(ready, batch, failed)
-        finally:
-            self._hand_over(ready, None, failed)
-            flusher.join()
-
-    def _hand_over(
-        self, ready: "queue.Queue[_Batch | None]", batch: _Batch | None, failed: threading.Event
-    ) -> None:
-        while not failed.is_set():
-            try:
-                ready.put(batch, timeout=0.1)
-            except queue.Full:
-                continue
-            return
-
-    def _flush_all(self, ready: "queue.Queue[_Batch | None]", failed: threading.Event) -> None:
-        try:
-            while (batch := ready.get()) is not None:
-                self._flush(batch)
-        except _StoppedError:
+                    batch.fresh = self._without_duplicates(batch.messages)
+                    writing.put(batch)
+        except StoppedError:
             log.warning("stopped before a batch was stored; the broker keeps it")
-        except Exception:
-            log.exception("the writer failed; nothing more is acknowledged")
-            raise
         finally:
-            failed.set()  # the gathering stage stops handing over
+            writing.put(None)
+            for stage in stages:
+                stage.join()
 
     def _gather(self) -> _Batch:
         batch = _Batch()
@@ -174,22 +165,33 @@ class BatchWriter:
                 break
         return batch
 
-    def _flush(self, batch: _Batch) -> None:
-        fresh = self._without_duplicates(batch.messages)
-        lines = [line for message in fresh for line in message.lines]
+    def _write(self, batch: _Batch) -> _Written:
+        """Write the batch's fresh lines; what InfluxDB refused joins its dead letters."""
+        lines = [line for message in batch.fresh for line in message.lines]
         refused = self._write_narrowing(lines)
         letters = [letter for message in batch.messages for letter in message.letters]
         if refused:
-            owners = [(m, i) for m in fresh for i in range(len(m.lines))]
+            owners = [(m, i) for m in batch.fresh for i in range(len(m.lines))]
             for index, detail in refused:
                 message, line = owners[index]
                 letters.append(message.letter_for(line, "influx_rejected", detail))
-        if letters:
-            self._retry("keep dead letters", lambda: self._dead_letters.record(letters))
-        seqs = [message.seq for message in fresh if message.seq is not None]
+        return _Written(batch, letters, written=len(lines) - len(refused))
+
+    def _record(self, done: _Written) -> None:
+        """Keep the dead letters, record the seqs, then acknowledge and count."""
+        if done.letters:
+            self._retry("keep dead letters", lambda: self._dead_letters.record(done.letters))
+        seqs = [message.seq for message in done.batch.fresh if message.seq is not None]
+        copies: set[tuple[str, int]] = set()
         if seqs:
-            self._retry("record stored batches", lambda: self._progress.stored(seqs))
-        self._account(batch, fresh, letters, written=len(lines) - len(refused))
+            copies = self._retry("record stored batches", lambda: self._progress.stored(seqs))
+        fresh = [message for message in done.batch.fresh if message.seq not in copies]
+        written = done.written
+        for message in done.batch.fresh:
+            if message.seq in copies:  # a copy of a batch recorded meanwhile: a duplicate
+                self._ack(message.delivery)
+                written -= len(message.lines)
+        self._account(done.batch, fresh, done.letters, written=written)
 
     def _without_duplicates(self, messages: list[Message]) -> list[Message]:
         """The messages whose seq is not stored yet; the others are counted and acknowledged."""
@@ -283,14 +285,14 @@ class BatchWriter:
         return []
 
     def _retry(self, what: str, step: Callable[[], _T]) -> _T:
-        """Run ``step`` until it succeeds; raises _StoppedError when stopped first."""
+        """Run ``step`` until it succeeds; raises StoppedError when stopped first."""
         backoff = _BACKOFF_START_S
         while True:
             try:
                 return step()
             except (InfluxUnavailableError, InfluxAuthError, SQLAlchemyError) as exc:
                 if self._stopping.is_set():
-                    raise _StoppedError(what) from exc
+                    raise StoppedError(what) from exc
                 self._counters.write_retries.inc()
                 log.warning("could not %s, retrying in %.1f s: %s", what, backoff, exc)
                 self._stopping.wait(backoff)
