@@ -132,6 +132,19 @@ def test_completeness_refuses_unknown_gateways_and_reversed_days(api):
     assert reversed_days.status_code == 422
 
 
+@pytest.mark.parametrize(
+    "params",
+    [{"end": "0001-01-03"}, {"start": "1677-09-21", "end": "1677-09-22"}, {"end": "9999-12-31"}],
+)
+def test_completeness_days_outside_the_readings_range_are_422(api, params):
+    response = api.get(f"/v1/gateways/{HENGTONG.gateway}/completeness", params=params)
+
+    assert response.status_code == 422
+    assert response.json()["detail"] == (
+        "days must lie between 2000-01-01 and 2100-01-01, the range a reading's timestamp may have"
+    )
+
+
 def test_today_expects_only_the_minutes_begun_so_far(api, rolled):
     before = datetime.now(UTC)
     now_ms = int(before.timestamp() * 1000) // MINUTE_MS * MINUTE_MS

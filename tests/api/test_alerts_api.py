@@ -344,3 +344,22 @@ def test_a_body_that_is_not_json_is_422(api, as_, alerts):
     )
 
     assert response.status_code == 422
+
+
+@pytest.mark.parametrize(
+    ("url", "params"),
+    [
+        ("/v1/alerts/2147483648", {}),
+        ("/v1/alerts/2147483648/comment", {}),
+        ("/v1/alerts", {"before": 2**31}),
+    ],
+)
+def test_an_id_beyond_the_integer_column_is_422_not_a_server_error(api, as_, alerts, url, params):
+    headers = as_("admin")
+    if url.endswith("/comment"):
+        response = api.post(url, json={"comment": "seen"}, headers=headers)
+    else:
+        response = api.get(url, params=params, headers=headers)
+
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"][0]["type"] == "less_than_equal"

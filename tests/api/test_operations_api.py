@@ -207,3 +207,14 @@ def test_one_dead_letter_with_its_payload(ops, letters):
     missing = ops.get(f"/v1/dead-letters/{max(letters) + 100}", headers=admin)
     assert missing.status_code == 404
     assert missing.json()["detail"] == f"no dead letter {max(letters) + 100}"
+
+
+def test_a_dead_letter_id_beyond_the_integer_column_is_422(ops, letters):
+    admin = sign_in_as(ops, "admin")
+
+    one = ops.get("/v1/dead-letters/2147483648", headers=admin)
+    page = ops.get("/v1/dead-letters", params={"before": 2**31}, headers=admin)
+
+    assert (one.status_code, page.status_code) == (422, 422)
+    assert one.json()["detail"][0]["loc"] == ["path", "letter_id"]
+    assert page.json()["detail"][0]["loc"] == ["query", "before"]

@@ -233,3 +233,12 @@ def test_an_energy_report_without_a_target_leaves_the_target_empty(api):
 )
 def test_reports_refuse_unknown_subjects_and_bad_periods(api, url, params, code):
     assert api.get(url, params=params).status_code == code
+
+
+def test_a_month_before_any_pm25_limit_is_422_saying_so(api):
+    response = api.get(COMPLIANCE, params={"year": 2000, "month": 1})
+
+    assert response.status_code == 422
+    assert response.json()["detail"] == (
+        "no compliance report for 2000-01: no Grade II 24h limit for pm25 in force on 2000-01-01"
+    )

@@ -5,11 +5,19 @@ Who calls is :data:`api.security.CurrentPrincipal` (and its role guards), not a 
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Query, Request
 
 from api.settings import ApiSettings
 from store.influx import InfluxStore
 from store.sql import AccountStore, AlertStore, AlertViews, Registry
+
+# Alerts and dead letters are numbered by SQL INTEGER columns: a larger id names no row, and
+# PostgreSQL refuses to compare one with them, so it is a bad request (422), not a lookup.
+MAX_ROW_ID = 2**31 - 1
+RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
+PageBefore = Annotated[
+    int | None, Query(ge=1, le=MAX_ROW_ID, description="the next_before of the previous page")
+]
 
 
 def _influx(request: Request) -> InfluxStore:

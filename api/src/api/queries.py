@@ -4,7 +4,7 @@ Each raises :class:`fastapi.HTTPException` 422 with a sentence the caller can ac
 a site, gateway or enterprise exists and is the caller's is :mod:`api.security.boundary`'s.
 """
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from fastapi import HTTPException, status
 
@@ -51,6 +51,16 @@ def checked_window(
             status.HTTP_422_UNPROCESSABLE_CONTENT, f"{what} covers at most {max_days} days"
         )
     return epoch_ms(start), epoch_ms(end)
+
+
+def check_days(*days: date) -> None:
+    """422 unless every day lies in the range a reading's timestamp may have (UTC days)."""
+    if any(not _EARLIEST.date() <= day < _LATEST.date() for day in days):
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            f"days must lie between {_EARLIEST.date().isoformat()} and"
+            f" {_LATEST.date().isoformat()}, the range a reading's timestamp may have",
+        )
 
 
 def epoch_ms(moment: datetime) -> int:

@@ -12,7 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from api.deps import AccountsDep, AlertsDep, AlertViewsDep
+from api.deps import AccountsDep, AlertsDep, AlertViewsDep, PageBefore, RowId
 from api.routes.alert_models import AlertDetail, AlertList, AlertOut, EventOut
 from api.security import (
     BureauAdmin,
@@ -82,9 +82,7 @@ def list_alerts(  # noqa: PLR0913 - one parameter per query field
     opened_from: Annotated[AwareDatetime | None, Query(description="inclusive")] = None,
     opened_until: Annotated[AwareDatetime | None, Query(description="exclusive")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    before: Annotated[
-        int | None, Query(ge=1, description="the next_before of the previous page")
-    ] = None,
+    before: PageBefore = None,
 ) -> AlertList:
     """Alerts, newest first, a page at a time; an enterprise's caller sees only its own."""
     if opened_from and opened_until and opened_from >= opened_until:
@@ -106,7 +104,7 @@ def list_alerts(  # noqa: PLR0913 - one parameter per query field
     "/alerts/{alert_id}",
     responses={401: {"description": "not signed in"}, 404: _ACTION_RESPONSES[404]},
 )
-def get_alert(alert_id: int, principal: CurrentPrincipal, alerts: AlertsDep) -> AlertDetail:
+def get_alert(alert_id: RowId, principal: CurrentPrincipal, alerts: AlertsDep) -> AlertDetail:
     """One alert: its evidence, the rule and standard versions, the limit, its audit trail."""
     alert = visible_alert(alerts, principal, alert_id)
     return AlertDetail.of_with(alert, [EventOut.of(event) for event in alerts.events(alert_id)])
@@ -114,7 +112,7 @@ def get_alert(alert_id: int, principal: CurrentPrincipal, alerts: AlertsDep) -> 
 
 @router.post("/alerts/{alert_id}/acknowledge", responses=_ACTION_RESPONSES)
 def acknowledge(
-    alert_id: int, body: CommentBody, principal: Responder, alerts: AlertsDep
+    alert_id: RowId, body: CommentBody, principal: Responder, alerts: AlertsDep
 ) -> AlertOut:
     """The alert is seen: what the enterprise is doing about it goes in the comment."""
     visible_alert(alerts, principal, alert_id)
@@ -122,7 +120,9 @@ def acknowledge(
 
 
 @router.post("/alerts/{alert_id}/comment", responses=_ACTION_RESPONSES)
-def comment(alert_id: int, body: CommentBody, principal: Responder, alerts: AlertsDep) -> AlertOut:
+def comment(
+    alert_id: RowId, body: CommentBody, principal: Responder, alerts: AlertsDep
+) -> AlertOut:
     """A remark on the record, in any state."""
     visible_alert(alerts, principal, alert_id)
     return _act(lambda: alerts.comment(alert_id, principal.actor, body.comment))
@@ -130,7 +130,7 @@ def comment(alert_id: int, body: CommentBody, principal: Responder, alerts: Aler
 
 @router.post("/alerts/{alert_id}/assign", responses=_ACTION_RESPONSES)
 def assign(
-    alert_id: int,
+    alert_id: RowId,
     body: AssignBody,
     principal: BureauAdmin,
     alerts: AlertsDep,
@@ -154,7 +154,7 @@ def assign(
 
 
 @router.post("/alerts/{alert_id}/close", responses=_ACTION_RESPONSES)
-def close(alert_id: int, body: CloseBody, principal: BureauAdmin, alerts: AlertsDep) -> AlertOut:
+def close(alert_id: RowId, body: CloseBody, principal: BureauAdmin, alerts: AlertsDep) -> AlertOut:
     """Finish the alert, in any state but closed; it never reopens."""
     visible_alert(alerts, principal, alert_id)
     return _act(lambda: alerts.close(alert_id, principal.actor, comment=body.comment))

@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field
 
 from api.completeness import gateway_days
 from api.deps import InfluxDep, RegistryDep
-from api.queries import epoch_ms
+from api.queries import check_days, epoch_ms
 from api.security import CurrentPrincipal, visible_gateway
 from standards.windows import local_date
 
@@ -69,7 +69,9 @@ def get_gateway_completeness(  # noqa: PLR0913 - one parameter per query field
     """Minutes received and expected per local day of ``[start, end]``."""
     now = datetime.now(UTC)
     end = end or local_date(epoch_ms(now))
+    check_days(end)  # before subtracting from it: date(1, 1, 1) has no day before
     start = start or end - timedelta(days=6)
+    check_days(start)
     if start > end:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "start must not be after end")
     if (end - start).days + 1 > MAX_DAYS:

@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from pydantic import AwareDatetime, BaseModel
 
-from api.deps import InfluxDep, RegistryDep
+from api.deps import InfluxDep, PageBefore, RegistryDep, RowId
 from api.gateway_health import GatewayHealth, GatewayState, SpoolReport, read_health
 from api.security import allow
 from api.security.principal import Principal
@@ -190,9 +190,7 @@ def list_dead_letters(  # noqa: PLR0913 - one parameter per query field
     received_from: Annotated[AwareDatetime | None, Query(description="inclusive")] = None,
     received_until: Annotated[AwareDatetime | None, Query(description="exclusive")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    before: Annotated[
-        int | None, Query(ge=1, description="the next_before of the previous page")
-    ] = None,
+    before: PageBefore = None,
 ) -> DeadLetterList:
     """What ingest refused, newest first, a page at a time (keyed by id)."""
     if received_from and received_until and received_from >= received_until:
@@ -216,7 +214,7 @@ def list_dead_letters(  # noqa: PLR0913 - one parameter per query field
     responses={**_RESPONSES, 404: {"description": "no such dead letter"}},
 )
 def get_dead_letter(
-    letter_id: int, _principal: BureauReader, letters: DeadLettersDep
+    letter_id: RowId, _principal: BureauReader, letters: DeadLettersDep
 ) -> DeadLetterDetail:
     """One letter with its payload as received."""
     letter = letters.letter(letter_id)

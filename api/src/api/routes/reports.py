@@ -20,6 +20,7 @@ from api.exports import ReportFormat, download
 from api.queries import epoch_ms
 from api.security import CurrentPrincipal, visible_enterprise, visible_site
 from api.sql_stores import ProductionDep, RuleResultsDep
+from standards import NoLimitError
 from standards.windows import local_date, year_bounds
 
 router = APIRouter(prefix="/reports", tags=["reports"])
@@ -98,7 +99,14 @@ def get_site_compliance(  # noqa: PLR0913 - one parameter per query field
     limits = recorded_limits(
         results.results(site=site_id, since=since, until=until, limit=_RESULTS_LIMIT)
     )
-    rows = compliance_rows(influx, site=site_id, days=days, limits=limits)
+    try:
+        rows = compliance_rows(influx, site=site_id, days=days, limits=limits)
+    except NoLimitError as error:
+        # Before GB 3095-2012 took effect (2016) there is no PM2.5 limit to report against.
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            f"no compliance report for {year}-{month:02d}: {error}",
+        ) from None
     report = Report(
         subject=site_id,
         period=f"{year}-{month:02d}",
