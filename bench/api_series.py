@@ -20,21 +20,19 @@ The goal, p95 of the 30-day hourly series at most 150 ms, is checked with ``--da
 
 import argparse
 import math
-import os
 import random
-import secrets
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import httpx
 
+from bench.api_server import Check, iso, percentile, say, serving, timed
 from devstack.city import CITY, SimSite, register
-from devstack.servers import InfluxServer, free_port
+from devstack.servers import InfluxServer
 from store.influx import InfluxStore
 from store.lineprotocol import Point, encode_point
 from store.rollups import HOUR_POLICY, MINUTE_POLICY, Retention, prepare_retention
@@ -45,11 +43,6 @@ DEVICES = ("pm-1", "pm-2")
 METRICS = {"pm25": 45.0, "pm10": 80.0}  # the city's typical level of each, µg/m³
 SAMPLES_PER_MINUTE = 6
 GOAL_P95_MS = 150.0
-
-
-def say(text: str) -> None:
-    """Print a line of the benchmark's progress at once."""
-    print(text, flush=True)
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -111,59 +104,6 @@ def fill(influx: InfluxStore, sites: Sequence[SimSite], end_ms: int, days: int) 
     return written
 
 
-def serve(
-    workdir: Path, influx_url: str, database: str, sql_url: str
-) -> tuple[subprocess.Popen[bytes], str]:
-    """Start ``lantian-api serve`` and return it once ``/healthz`` answers, with its base URL."""
-    port = free_port()
-    env = os.environ | {
-        "LANTIAN_API_PORT": str(port),
-        "LANTIAN_API_INFLUX__URL": influx_url,
-        "LANTIAN_API_INFLUX__DATABASE": database,
-        "LANTIAN_API_SQL_URL": sql_url,
-        "LANTIAN_API_JWT_SECRET": secrets.token_urlsafe(48),
-    }
-    log = (workdir / "api.log").open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "api.cli", "--log-level", "WARNING", "serve"],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                return process, base
-        except httpx.TransportError:
-            pass
-        if process.poll() is not None:
-            break
-        time.sleep(0.1)
-    process.kill()
-    raise RuntimeError(f"lantian-api did not answer; see {workdir / 'api.log'}")
-
-
-def timed(client: httpx.Client, paths: Sequence[str], expected_points: int) -> list[float]:
-    """Milliseconds of each request; every answer must hold ``expected_points`` points."""
-    latencies = []
-    for path in paths:
-        started = time.perf_counter()
-        response = client.get(path)
-        body = response.json()
-        latencies.append((time.perf_counter() - started) * 1000)
-        if response.status_code != 200 or len(body["points"]) != expected_points:
-            raise RuntimeError(f"{path}: HTTP {response.status_code}, {response.text[:200]}")
-    return latencies
-
-
-def percentile(values: Sequence[float], share: float) -> float:
-    """The nearest-rank percentile."""
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(share * len(ordered)) - 1)]
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Fill, serve, measure, print; 1 when the goal is missed."""
     args = parse_args(argv)
@@ -189,17 +129,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             points = fill(influx, sites, end_ms, args.days)
             elapsed = time.perf_counter() - started
             say(f"wrote {points:,} rollup points for {len(sites)} sites in {elapsed:.1f} s")
-            process, base = serve(workdir, server.url, influx.database, sql_url)
-            try:
+            with serving(workdir, server.url, influx.database, sql_url) as base:
                 return measure(
                     args,
                     httpx.Client(base_url=base, headers={"X-API-Key": key}, timeout=30),
                     [s.site for s in sites],
                     end_ms,
                 )
-            finally:
-                process.terminate()
-                process.wait(timeout=10)
 
 
 def measure(
@@ -210,7 +146,7 @@ def measure(
     ``client`` holds the API's address and the caller's key; it is closed when done.
     """
     start_ms = end_ms - args.days * DAY_MS
-    window = f"start={_iso(start_ms)}&end={_iso(end_ms)}"
+    window = f"start={iso(start_ms)}&end={iso(end_ms)}"
 
     def paths(resolution: str, count: int) -> list[str]:
         return [
@@ -225,7 +161,7 @@ def measure(
             # every hour; days that need not start at a local midnight (UTC+8) touch one more
             midnight = (end_ms + 8 * HOUR_MS) % DAY_MS == 0
             expected = args.days * 24 if resolution == "hour" else args.days + (not midnight)
-            latencies = timed(client, timed_paths, expected)[args.warmup :]
+            latencies = timed(client, timed_paths, _points(expected))[args.warmup :]
             p95 = percentile(latencies, 0.95)
             say(
                 f"{resolution:>4}: {expected} points, {len(latencies)} requests: "
@@ -238,8 +174,14 @@ def measure(
     return 1 if problems else 0
 
 
-def _iso(epoch_ms: int) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch_ms / 1000))
+def _points(expected: int) -> Check:
+    """A check that an answer holds ``expected`` points."""
+
+    def check(_n: int, body: dict[str, Any]) -> str | None:
+        count = len(body["points"])
+        return None if count == expected else f"{count} points, {expected} expected"
+
+    return check
 
 
 if __name__ == "__main__":
