@@ -1,10 +1,15 @@
 """The delivery ledger on SQLite and PostgreSQL: watermark, duplicates, gaps, two workers."""
 
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import delete
 
 from store.sql import DeliveryLedger, create_engine_for
+from store.sql.models import DeliveryProgress
 
 T0 = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
 GW = "gw-0001"
@@ -117,3 +122,54 @@ def test_two_ledgers_on_one_database_share_the_watermark(sql_url):
     finally:
         for engine in engines:
             engine.dispose()
+
+
+def test_a_progress_row_gone_behind_the_ledgers_back_is_made_again(ledger, sql_url):
+    ledger.record_stored(GW, [1], now=T0)
+    engine = create_engine_for(sql_url)
+    try:
+        with engine.begin() as connection:  # e.g. the store restored from an older backup
+            connection.execute(delete(DeliveryProgress))
+    finally:
+        engine.dispose()
+
+    assert ledger.record_stored(GW, [1], now=T0).watermark == 1
+    assert ledger.watermark(GW) == 1
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    batches=st.lists(
+        st.dictionaries(
+            st.sampled_from(["a", "b", "c"]),
+            st.lists(st.integers(min_value=1, max_value=12), min_size=1, max_size=4),
+            min_size=1,
+        ),
+        min_size=1,
+        max_size=8,
+    )
+)
+def test_recording_many_gateways_at_once_keeps_each_ones_watermark_and_duplicates(ledger, batches):
+    # Each example its own gateways; a model of what the ledger must say, without gaps.
+    prefix = f"gw-{uuid.uuid4().hex[:8]}-"
+    stored: dict[str, set[int]] = {}
+    for batch in batches:
+        outcomes = ledger.record_stored_many(
+            {prefix + name: seqs for name, seqs in batch.items()}, now=T0
+        )
+        for name, seqs in batch.items():
+            before = stored.setdefault(name, set())
+            expected_duplicates = tuple(sorted(set(seqs) & before))
+            before.update(seqs)
+            watermark = 0
+            while watermark + 1 in before:
+                watermark += 1
+            outcome = outcomes[prefix + name]
+            assert outcome.duplicates == expected_duplicates
+            assert outcome.watermark == watermark
+            assert ledger.pending(prefix + name) == sorted(s for s in before if s > watermark)
+            assert ledger.duplicates([(prefix + name, seq) for seq in range(1, 14)]) == {
+                (prefix + name, seq) for seq in before
+            }

@@ -147,6 +147,10 @@ class DeliveryLedger:
         self._create_rows(gateways, now)
         with self._sessions() as session:
             watermarks = lock_rows(session, gateways, now)
+            if len(watermarks) < len(gateways):  # a row gone since it was seen: look again
+                self._known.clear()
+                session.rollback()
+                return self.record_stored_many(wanted, now=now)
             stored = stored_rows(
                 session,
                 {
