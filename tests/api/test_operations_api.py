@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from tests.api.conftest import HENGTONG, QINGYUAN, influx_settings, key_headers, make_client
 from tests.api.conftest import sign_in as sign_in_as
 
-from devstack.city import SimSite
+from devstack.city import CITY, SimSite
 from store.influx import InfluxStore
 from store.result_points import gateway_health_points
 from store.sql import DeadLetterRecord, DeadLetterStore, Placement, Role
@@ -23,6 +23,7 @@ pytestmark = pytest.mark.integration
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 GW_A, GW_B = HENGTONG.gateway, QINGYUAN.gateway
+QUIET = CITY[2]  # reported once, three hours ago
 
 
 def ms(moment: datetime) -> int:
@@ -114,6 +115,29 @@ def test_one_gateways_health(ops, health):
     missing = ops.get("/v1/gateways/gw-nowhere/health", headers=admin)
     assert missing.status_code == 404
     assert missing.json()["detail"] == "no gateway 'gw-nowhere'"
+
+
+def test_health_older_than_the_lookback_is_not_read(influx, city_sql, people, health):
+    quiet = report(QUIET.gateway, readings=7, oldest=1.0, dropped=0)
+    influx.write(gateway_health_points(placement(QUIET), quiet, ms(NOW - timedelta(hours=3))))
+    lookback = influx_settings(influx, gateway_health_lookback_s=90 * 60)
+    with make_client(city_sql, lookback) as client:
+        viewer = sign_in_as(client, "viewer")
+        items = {
+            i["gateway"]: i
+            for i in client.get("/v1/gateway-health", headers=viewer).json()["items"]
+        }
+        alone = client.get(f"/v1/gateways/{QUIET.gateway}/health", headers=viewer).json()
+    assert items[QUIET.gateway] == alone
+    assert (alone["state"], alone["last_seen"], alone["spool"]) == ("unknown", None, None)
+    a, b = items[GW_A], items[GW_B]
+    # A's last will (an hour ago) is inside the lookback, its last report (two hours) is not.
+    assert a["state"] == "offline"
+    assert datetime.fromisoformat(a["last_seen"]) == NOW - timedelta(hours=1)
+    assert (a["spool"], a["uptime_s"], a["devices"]) == (None, None, None)
+    assert b["state"] == "online"
+    assert datetime.fromisoformat(b["last_seen"]) == NOW - timedelta(minutes=1)
+    assert b["spool"]["batches"] == 3
 
 
 def test_enterprise_callers_may_not_read_operations(ops, health, city_sql):

@@ -6,8 +6,15 @@ will (the broker's word that the gateway went away) ``online`` 0 and nothing els
 gateway's status is the newest point's ``online`` and its time is when it was last heard of;
 the spool's figures come from the newest point that has them, which may be older (a gateway
 offline since yesterday shows the spool it reported before it went).
+
+Only points newer than a lookback (setting ``gateway_health_lookback_s``) are read, so a query
+touches the newest shards, not the whole history of the fleet. A gateway reports every
+``health_interval`` (a minute by default) but its last will is written once, so the lookback
+is how long an offline gateway stays ``offline``; with no point inside it a gateway is
+``unknown``, as one that never reported.
 """
 
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -15,12 +22,12 @@ from enum import StrEnum
 from typing import Any
 
 from store.influx import InfluxStore
-from store.influxql import QueryValue
+from store.influxql import ParamValue, QueryValue
 from store.result_points import GATEWAY_HEALTH
 
 
 class GatewayState(StrEnum):
-    """What the newest status message said; ``unknown`` when none is stored."""
+    """What the newest status message said; ``unknown`` when none is stored within the lookback."""
 
     ONLINE = "online"
     OFFLINE = "offline"
@@ -55,37 +62,44 @@ class GatewayHealth:
     spool: SpoolReport | None = None
 
 
+# The newest point itself, not LAST(*): that takes each field's newest value on its own (a last
+# will's "online" beside an older report's figures) and drops the points' time.
 _NEWEST = (
-    f'SELECT * FROM "{GATEWAY_HEALTH}"{{where}}'  # noqa: S608 - a constant; values are bound
+    f'SELECT * FROM "{GATEWAY_HEALTH}" WHERE time > $since{{where}}'  # noqa: S608 - a constant
     ' GROUP BY "gateway" ORDER BY time DESC LIMIT 1'
 )
-_SPOOL = '"spool_readings" >= 0'  # only periodic reports carry the spool
+_SPOOL = ' AND "spool_readings" >= 0'  # only periodic reports carry the spool
+_NS_PER_S = 1_000_000_000
 
 
-def read_health(influx: InfluxStore, gateways: Iterable[str]) -> dict[str, GatewayHealth]:
-    """The health of each of ``gateways`` (one gateway: a query of that gateway only)."""
+def read_health(
+    influx: InfluxStore, gateways: Iterable[str], *, lookback_s: float
+) -> dict[str, GatewayHealth]:
+    """The health of each of ``gateways`` from its points of the last ``lookback_s`` seconds.
+
+    One gateway: a query of that gateway only.
+    """
     wanted = sorted(set(gateways))
     if not wanted:
         return {}
-    params: dict[str, str] = {}
-    where, spool_where = "", f" WHERE {_SPOOL}"
+    params: dict[str, ParamValue] = {"since": time.time_ns() - int(lookback_s * _NS_PER_S)}
+    where = ""
     if len(wanted) == 1:
-        params = {"gateway": wanted[0]}
-        where, spool_where = (
-            ' WHERE "gateway" = $gateway',
-            f' WHERE "gateway" = $gateway AND {_SPOOL}',
-        )
+        params["gateway"] = wanted[0]
+        where = ' AND "gateway" = $gateway'
     newest = _rows(influx, _NEWEST.format(where=where), params)
-    spooled = _rows(influx, _NEWEST.format(where=spool_where), params)
+    spooled = _rows(influx, _NEWEST.format(where=where + _SPOOL), params)
     return {
         gateway: _health(gateway, newest.get(gateway), spooled.get(gateway)) for gateway in wanted
     }
 
 
-def _rows(influx: InfluxStore, query: str, params: dict[str, str]) -> dict[str, dict[str, Any]]:
+def _rows(
+    influx: InfluxStore, query: str, params: dict[str, ParamValue]
+) -> dict[str, dict[str, Any]]:
     return {
         row["gateway"]: row
-        for series in influx.query(query, params=params or None)
+        for series in influx.query(query, params=params)
         for row in series.rows()
     }
 

@@ -34,6 +34,11 @@ class ApiSettings(BaseSettings):
     # the hourly series, not millions of raw points.
     max_raw_window_days: int = Field(default=31, ge=1)
 
+    # How far back the gateways' health is read. Gateways report every minute, but a last will
+    # is written once: past this an offline gateway is shown as unknown, and a longer lookback
+    # makes every health query read more of the history.
+    gateway_health_lookback_s: int = Field(default=86_400, ge=60)
+
     # Tokens: HS256 with this secret (checked by jwt_secret_of when the API starts), short
     # lived, and only for this issuer and audience.
     jwt_secret: SecretStr | None = None

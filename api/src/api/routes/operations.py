@@ -1,10 +1,10 @@
 """Operations: the gateways' health and what ingest refused, for the bureau only.
 
 ``GET /gateway-health`` and ``/gateways/{gateway}/health`` read the registry and the health
-the rules service stored (:mod:`api.gateway_health`); ``GET /dead-letters`` and
-``/dead-letters/{id}`` read :class:`store.sql.DeadLetterStore`. Bureau viewers and admins
-read them; an enterprise's caller gets 403 on every one of them, whatever the id (docs/api.md,
-"Operations").
+the rules service stored within the lookback ``gateway_health_lookback_s``
+(:mod:`api.gateway_health`); ``GET /dead-letters`` and ``/dead-letters/{id}`` read
+:class:`store.sql.DeadLetterStore`. Bureau viewers and admins read them; an enterprise's
+caller gets 403 on every one of them, whatever the id (docs/api.md, "Operations").
 """
 
 import base64
@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from pydantic import AwareDatetime, BaseModel
 
-from api.deps import InfluxDep, PageBefore, RegistryDep, RowId
+from api.deps import InfluxDep, PageBefore, RegistryDep, RowId, SettingsDep
 from api.gateway_health import GatewayHealth, GatewayState, SpoolReport, read_health
 from api.security import allow
 from api.security.principal import Principal
@@ -153,6 +153,7 @@ def list_gateway_health(
     _principal: BureauReader,
     registry: RegistryDep,
     influx: InfluxDep,
+    settings: SettingsDep,
     enterprise: str | None = None,
     state: GatewayState | None = None,
 ) -> GatewayList:
@@ -160,7 +161,8 @@ def list_gateway_health(
     placements = sorted(registry.placements().values(), key=lambda p: p.gateway)
     if enterprise is not None:
         placements = [p for p in placements if p.enterprise == enterprise]
-    health = read_health(influx, [p.gateway for p in placements])
+    lookback_s = settings.gateway_health_lookback_s
+    health = read_health(influx, [p.gateway for p in placements], lookback_s=lookback_s)
     items = [GatewayOut.of(p, health[p.gateway]) for p in placements]
     return GatewayList(items=[i for i in items if state is None or i.state is state])
 
@@ -170,14 +172,19 @@ def list_gateway_health(
     responses={**_RESPONSES, 404: {"description": "no such gateway"}},
 )
 def gateway_health(
-    gateway_id: str, _principal: BureauReader, registry: RegistryDep, influx: InfluxDep
+    gateway_id: str,
+    _principal: BureauReader,
+    registry: RegistryDep,
+    influx: InfluxDep,
+    settings: SettingsDep,
 ) -> GatewayOut:
     """One gateway's status, last seen time and spool."""
     try:
         placement = registry.placement(gateway_id)
     except UnknownGatewayError:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no gateway {gateway_id!r}") from None
-    return GatewayOut.of(placement, read_health(influx, [gateway_id])[gateway_id])
+    health = read_health(influx, [gateway_id], lookback_s=settings.gateway_health_lookback_s)
+    return GatewayOut.of(placement, health[gateway_id])
 
 
 @router.get("/dead-letters", responses={**_RESPONSES, 422: {"description": "bad query"}})
