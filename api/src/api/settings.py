@@ -36,8 +36,9 @@ class ApiSettings(BaseSettings):
 
     # How far back the gateways' health is read. Gateways report every minute, but a last will
     # is written once: past this an offline gateway is shown as unknown, and a longer lookback
-    # makes every health query read more of the history.
-    gateway_health_lookback_s: int = Field(default=86_400, ge=60)
+    # makes every health query read more of the history. A month keeps a gateway that died
+    # over a holiday in the fleet view as offline, with when it was last seen.
+    gateway_health_lookback_s: int = Field(default=30 * 86_400, ge=60)
 
     # Tokens: HS256 with this secret (checked by jwt_secret_of when the API starts), short
     # lived, and only for this issuer and audience.
