@@ -34,6 +34,11 @@ class ApiSettings(BaseSettings):
     # the hourly series, not millions of raw points.
     max_raw_window_days: int = Field(default=31, ge=1)
 
+    # How far back the device listings look for a device's readings: a device silent longer is
+    # not listed. A week is the raw policy's shard group (the query reads one or two shards)
+    # and the latest values' lookback; each day more is another day of points to read.
+    device_lookback_days: int = Field(default=7, ge=1, le=31)
+
     # Tokens: HS256 with this secret (checked by jwt_secret_of when the API starts), short
     # lived, and only for this issuer and audience.
     jwt_secret: SecretStr | None = None
