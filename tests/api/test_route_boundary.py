@@ -1,4 +1,4 @@
-"""The enterprise boundary on series, latest values, AQI, completeness and reports.
+"""The enterprise boundary on series, latest values, AQI, completeness, devices and reports.
 
 Real InfluxDB, SQLite and PostgreSQL. Hengtong's user ``zhang`` (enterprise A) and keys of
 Qingyuan (enterprise B) ask for their own and each other's sites, gateways and reports: what
@@ -45,6 +45,8 @@ def routes(site: str, gateway: str, enterprise: str) -> dict[str, tuple[str, dic
         "latest": (f"/v1/sites/{site}/latest", {}),
         "aqi": (f"/v1/sites/{site}/aqi", {}),
         "completeness": (f"/v1/gateways/{gateway}/completeness", {}),
+        "gateway-devices": (f"/v1/gateways/{gateway}/devices", {}),
+        "site-devices": (f"/v1/sites/{site}/devices", {}),
         "compliance": (compliance, MONTH),
         "compliance.csv": (compliance, MONTH | {"format": "csv"}),
         "compliance.xlsx": (compliance, MONTH | {"format": "xlsx"}),
@@ -57,7 +59,14 @@ def routes(site: str, gateway: str, enterprise: str) -> dict[str, tuple[str, dic
 OWN_A = routes(SITE_A, GW_A, ENT_A)
 OF_B = routes(SITE_B, GW_B, ENT_B)
 MISSING = routes("site-nowhere", "gw-nowhere", "ent-nowhere")
-NAMED = {"series": "site", "latest": "site", "aqi": "site", "completeness": "gateway"}
+NAMED = {
+    "series": "site",
+    "latest": "site",
+    "aqi": "site",
+    "completeness": "gateway",
+    "gateway-devices": "gateway",
+    "site-devices": "site",
+}
 ROUTES = sorted(OWN_A)
 
 

@@ -15,6 +15,7 @@ from api.routes import (
     alerts,
     auth,
     completeness,
+    devices,
     health,
     operations,
     production,
@@ -79,6 +80,7 @@ def create_app(
     app.include_router(production.router, prefix="/v1")
     app.include_router(operations.router, prefix="/v1")
     app.include_router(registry.router, prefix="/v1")
+    app.include_router(devices.router, prefix="/v1")
     app.include_router(registry_admin.router, prefix="/v1")
     app.include_router(users.router, prefix="/v1")
     mount_page(app)

@@ -40,6 +40,11 @@ class ApiSettings(BaseSettings):
     # over a holiday in the fleet view as offline, with when it was last seen.
     gateway_health_lookback_s: int = Field(default=30 * 86_400, ge=60)
 
+    # How far back the device listings look for a device's readings: a device silent longer is
+    # not listed. A week is the raw policy's shard group (the query reads one or two shards)
+    # and the latest values' lookback; each day more is another day of points to read.
+    device_lookback_days: int = Field(default=7, ge=1, le=31)
+
     # Tokens: HS256 with this secret (checked by jwt_secret_of when the API starts), short
     # lived, and only for this issuer and audience.
     jwt_secret: SecretStr | None = None
