@@ -16,6 +16,7 @@ from api.routes import (
     auth,
     completeness,
     health,
+    in_force,
     operations,
     production,
     readings,
@@ -77,6 +78,7 @@ def create_app(
     app.include_router(alert_stream.router, prefix="/v1")
     app.include_router(alerts.router, prefix="/v1")
     app.include_router(production.router, prefix="/v1")
+    app.include_router(in_force.router, prefix="/v1")
     app.include_router(operations.router, prefix="/v1")
     app.include_router(registry.router, prefix="/v1")
     app.include_router(registry_admin.router, prefix="/v1")
