@@ -1,4 +1,4 @@
-"""The enterprise boundary on series, latest values, AQI, completeness, devices and reports.
+"""The enterprise boundary on the reading, device, report, permit and target routes.
 
 Real InfluxDB, SQLite and PostgreSQL. Hengtong's user ``zhang`` (enterprise A) and keys of
 Qingyuan (enterprise B) ask for their own and each other's sites, gateways and reports: what
@@ -53,6 +53,9 @@ def routes(site: str, gateway: str, enterprise: str) -> dict[str, tuple[str, dic
         "energy": (energy, YEAR),
         "energy.csv": (energy, YEAR | {"format": "csv"}),
         "energy.xlsx": (energy, YEAR | {"format": "xlsx"}),
+        "permits": ("/v1/permits", {"enterprise": enterprise}),
+        "permits.site": ("/v1/permits", {"site": site}),
+        "targets": ("/v1/targets", {"enterprise": enterprise}),
     }
 
 
@@ -72,7 +75,8 @@ ROUTES = sorted(OWN_A)
 
 def thing_of(route: str) -> tuple[str, str]:
     """What a 404 of ``route`` names for enterprise B's ids: ``(kind, id)``."""
-    kind = NAMED.get(route) or ("site" if route.startswith("compliance") else "enterprise")
+    by_site = route.startswith("compliance") or route == "permits.site"
+    kind = NAMED.get(route) or ("site" if by_site else "enterprise")
     return kind, {"site": SITE_B, "gateway": GW_B, "enterprise": ENT_B}[kind]
 
 

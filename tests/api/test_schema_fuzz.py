@@ -182,5 +182,5 @@ def test_no_generated_request_gets_a_server_error(fuzzed, caller):
             except (Exception, FailureGroup) as error:  # noqa: BLE001 - all are reported
                 failures.append(f"{operation.label} ({mode}):\n{error}")
 
-    assert len(operations) == len(results) == 44
+    assert len(operations) == len(results) == 46
     assert not failures, "\n\n".join(failures)

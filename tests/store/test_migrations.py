@@ -54,6 +54,7 @@ ALERT_TABLES = {
 }
 BROKER_TABLES = {"broker_accounts"}
 ACCOUNT_TABLES = {"users", "api_keys"}
+IN_FORCE_TABLES = {"permits_in_force", "targets_in_force"}
 
 
 @pytest.fixture
@@ -87,21 +88,27 @@ def test_empty_database_is_at_no_revision_and_lacks_every_table(empty_engine):
     assert current_revision(empty_engine) is None
     # The comparison used below does see a schema that differs from the models.
     missing = {diff[1].name for diff in differences(empty_engine) if diff[0] == "add_table"}
-    assert (
-        missing == REGISTRY_TABLES | DELIVERY_TABLES | ALERT_TABLES | BROKER_TABLES | ACCOUNT_TABLES
+    assert missing == (
+        REGISTRY_TABLES
+        | DELIVERY_TABLES
+        | ALERT_TABLES
+        | BROKER_TABLES
+        | ACCOUNT_TABLES
+        | IN_FORCE_TABLES
     )
 
 
 def test_upgrade_from_empty_to_head_builds_exactly_the_models(empty_sql_url, empty_engine):
     migrate(empty_sql_url)
 
-    assert current_revision(empty_engine) == head_revision() == "0008"
+    assert current_revision(empty_engine) == head_revision() == "0009"
     assert tables(empty_engine) == (
         REGISTRY_TABLES
         | DELIVERY_TABLES
         | ALERT_TABLES
         | BROKER_TABLES
         | ACCOUNT_TABLES
+        | IN_FORCE_TABLES
         | {"alembic_version"}
     )
     assert differences(empty_engine) == []

@@ -17,6 +17,7 @@ from api.routes import (
     completeness,
     devices,
     health,
+    in_force,
     operations,
     production,
     readings,
@@ -78,6 +79,7 @@ def create_app(
     app.include_router(alert_stream.router, prefix="/v1")
     app.include_router(alerts.router, prefix="/v1")
     app.include_router(production.router, prefix="/v1")
+    app.include_router(in_force.router, prefix="/v1")
     app.include_router(operations.router, prefix="/v1")
     app.include_router(registry.router, prefix="/v1")
     app.include_router(devices.router, prefix="/v1")

@@ -9,8 +9,10 @@ lets the window thread finish its step, and disconnects.
 
 One thread owns the :class:`~rules.stream.StreamEngine`. It gathers deliveries into batches
 (``batch_max_messages``, or ``batch_max_delay_s`` after the first arrived), evaluates them,
-lets time pass (``tick_interval_s``), reloads edited rule files (``reload_interval_s``) and
-follows the registry (``registry_refresh_s``); then records the batch's results in one
+lets time pass (``tick_interval_s``), reloads edited rule files (``reload_interval_s``),
+publishing their permits and targets to the SQL store for the API (:mod:`rules.in_force`;
+partition 0 outside the stream role; a failed publication is tried again at the next reload
+check), and follows the registry (``registry_refresh_s``); then records the batch's results in one
 transaction and only then acknowledges its messages. While the SQL store is unavailable the
 step is retried with backoff and nothing is acknowledged. A crash in between brings
 redeliveries, which the engine recognises as stale and the results store's upsert absorbs. It
@@ -53,6 +55,7 @@ from rules.broker import Delivery, RulesBroker
 from rules.counters import RulesCounters
 from rules.delivery import DeliveryWorkers
 from rules.files import RuleFiles, RuleSet
+from rules.in_force import Publisher
 from rules.influx_export import ExportingAlerts, InfluxExport, SiteLocations
 from rules.model import STREAM_KINDS
 from rules.periodic import PeriodicRules
@@ -67,6 +70,7 @@ from store.sql import (
     Registry,
     RuleResult,
     RuleResults,
+    RulesInForce,
     UnknownGatewayError,
 )
 from telemetry import (
@@ -171,6 +175,12 @@ class RulesService:
             counters=self.counters,
             alerts=self.alerts,
             clock=clock,
+        )
+        # The permits and targets in force go to the SQL store for the API, from one process.
+        self._publisher = (
+            Publisher(RulesInForce(sql), clock=lambda: datetime.fromtimestamp(clock(), UTC))
+            if settings.partition == 0 and settings.only != "stream"
+            else None
         )
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="rules-stream", daemon=True)
@@ -325,15 +335,22 @@ class RulesService:
         changed, failed = self.rule_files.reload()
         self.counters.reload_failures.inc(len(failed))
         if not changed:
+            self._publish(None)  # a publication that failed is tried again
             return []
         self.counters.reloads.inc(len(changed))
         self._rule_sets = tuple(self.rule_files)
+        self._publish(self._rule_sets)
         ended = self.engine.replace_rules(self._rule_sets if self._stream else (), now_ms=now_ms)
         for conflict in self.engine.conflicts:
             log.error("%s", conflict)
         self.counters.rules.set(len(self.engine.rules))
         log.info("stream rules in force: %s", ", ".join(sorted(self.engine.rules)) or "none")
         return ended
+
+    def _publish(self, rule_sets: tuple[RuleSet, ...] | None) -> None:
+        """Publish the permits and targets in force (None: retry a failed publication only)."""
+        if self._publisher is not None:
+            self._publisher.publish(rule_sets)
 
     def _restore(self, now_ms: int) -> list[RuleResult]:
         """Take back open episodes, and the readings recent results saw, of this partition.

@@ -3,8 +3,9 @@
 Everyone signed in reads. Counties and parks are the city's map and shown to all; an
 enterprise's caller sees only its own enterprise, its sites and its gateways — lists hold
 nothing else, and another enterprise's id answers 404 as an unknown one does
-(:mod:`api.security.boundary`). Permits, limits and targets live in the rule files and the
-rule results (docs/rules.md), not here. Writes are :mod:`api.routes.registry_admin`'s.
+(:mod:`api.security.boundary`). Permits and targets live in the rule files (docs/rules.md) and
+are shown, read-only, by :mod:`api.routes.in_force`. Writes are
+:mod:`api.routes.registry_admin`'s.
 """
 
 from datetime import datetime

@@ -9,9 +9,8 @@ and the production output (:class:`ProductionStore`) enterprises submit, the den
 their energy intensity; and the alerts (:class:`AlertStore`) with their audit trail, the
 notification outbox (:class:`Outbox`) and the contacts notices go to (:class:`Contacts`),
 with read-only views for people (:class:`AlertViews`); and the API's accounts
-(:class:`AccountStore`): users and machine keys. Later revisions add emission limits and
-energy targets, each as a module beside
-``registry.py`` and a migration in ``migrations/versions/``.
+(:class:`AccountStore`): users and machine keys; and the permits and targets in force
+(:class:`RulesInForce`), the rules service's published copy of its rule files.
 
 SQLite is the embedded default, PostgreSQL the production option; both run the same Alembic
 migrations, shipped in the package and applied with :func:`migrate`. Typical use::
@@ -75,6 +74,7 @@ from store.sql.errors import (
     UnknownGatewayError,
     UnsupportedDatabaseError,
 )
+from store.sql.in_force import PermitInForce, RulesInForce, TargetInForce
 from store.sql.outbox import (
     Delivery,
     DeliveryNotFoundError,
@@ -163,6 +163,7 @@ __all__ = [
     "Outbox",
     "OutputTotal",
     "ParkRecord",
+    "PermitInForce",
     "Placement",
     "PlacementCache",
     "ProductionError",
@@ -176,12 +177,14 @@ __all__ = [
     "Role",
     "RuleResult",
     "RuleResults",
+    "RulesInForce",
     "SchemaVersionError",
     "SiteRecord",
     "SqlStoreError",
     "StoredOutcome",
     "SubmitOutcome",
     "Submitted",
+    "TargetInForce",
     "UnknownEnterpriseError",
     "UnknownGatewayError",
     "UnsupportedDatabaseError",

@@ -547,3 +547,78 @@ class ApiKeyRow(Base):
     enterprise_id: Mapped[str | None] = mapped_column(ForeignKey("enterprises.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+TARGET_KINDS: Final = "'energy_intensity', 'annual_target'"
+TARGET_LEVELS: Final = "'site', 'park', 'county', 'city', 'enterprise'"
+VERSION_LENGTH: Final = 120  # a rule file's declared version, ``+`` and 12 hex digits
+
+
+class PermitInForceRow(Base):
+    """A permit of the rule files, as the rules service last published what it has in force.
+
+    The rule files are the source of truth; this table is their copy for readers that must not
+    read the files (the API). ``enterprise_id`` and ``site_id`` are the permit's scope, at least
+    one named, with no foreign key: a rule file may name a site before the registry has it.
+    ``effective_until`` is the last day in force, NULL when open-ended.
+    """
+
+    __tablename__ = "permits_in_force"
+    __table_args__ = (
+        CheckConstraint(
+            "enterprise_id IS NOT NULL OR site_id IS NOT NULL", name="names_enterprise_or_site"
+        ),
+        CheckConstraint("limit_value >= 0", name="limit_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    enterprise_id: Mapped[str | None] = mapped_column(String(IDENTIFIER_LENGTH), index=True)
+    site_id: Mapped[str | None] = mapped_column(String(IDENTIFIER_LENGTH), index=True)
+    metric: Mapped[str] = mapped_column(String(IDENTIFIER_LENGTH))
+    window: Mapped[str] = mapped_column(String(16))
+    limit_value: Mapped[float] = mapped_column(Double())
+    effective_from: Mapped[date] = mapped_column(Date())
+    effective_until: Mapped[date | None] = mapped_column(Date())
+    reference: Mapped[str] = mapped_column(Text)
+    rule_file: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    file_version: Mapped[str] = mapped_column(String(VERSION_LENGTH))
+    published_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class TargetInForceRow(Base):
+    """A target rule of the rule files (energy intensity or annual), as last published.
+
+    The scope columns are those the rule's scope names (all NULL: the whole city). An energy
+    target is ``target_value`` kgce per unit of output over ``window``; an annual target runs
+    from ``baseline_value`` in ``baseline_year`` to ``target_value`` in ``target_year``, with
+    ``margin`` allowed over the path.
+    """
+
+    __tablename__ = "targets_in_force"
+    __table_args__ = (
+        CheckConstraint(f"kind IN ({TARGET_KINDS})", name="kind_known"),
+        CheckConstraint(f"level IN ({TARGET_LEVELS})", name="level_known"),
+        CheckConstraint(
+            "(kind = 'annual_target') = (baseline_year IS NOT NULL AND target_year IS NOT NULL)",
+            name="annual_has_years",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    rule_id: Mapped[str] = mapped_column(String(IDENTIFIER_LENGTH))
+    kind: Mapped[str] = mapped_column(String(32))
+    level: Mapped[str] = mapped_column(String(16))
+    county_id: Mapped[str | None] = mapped_column(String(IDENTIFIER_LENGTH))
+    park_id: Mapped[str | None] = mapped_column(String(IDENTIFIER_LENGTH))
+    enterprise_id: Mapped[str | None] = mapped_column(String(IDENTIFIER_LENGTH), index=True)
+    site_id: Mapped[str | None] = mapped_column(String(IDENTIFIER_LENGTH))
+    metric: Mapped[str] = mapped_column(String(IDENTIFIER_LENGTH))
+    window: Mapped[str] = mapped_column(String(16))
+    target_value: Mapped[float] = mapped_column(Double())
+    baseline_year: Mapped[int | None] = mapped_column(Integer)
+    baseline_value: Mapped[float | None] = mapped_column(Double())
+    target_year: Mapped[int | None] = mapped_column(Integer)
+    margin: Mapped[float | None] = mapped_column(Double())
+    rule_file: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    file_version: Mapped[str] = mapped_column(String(VERSION_LENGTH))
+    published_at: Mapped[datetime] = mapped_column(UtcDateTime())
