@@ -6,9 +6,9 @@ fields), ten of each, the same on every run. They go to the application in-proce
 store with the simulated city, its people and an open alert per enterprise; a real InfluxDB with
 readings of two sites, so that the readings, series and report routes query it. Path parameters
 (and metrics) are drawn half the time from the city's real ids (and the catalog), so that
-requests reach the code behind the 404. Each answer must be no 5xx, of the declared content
-type. (Answers' shapes are not checked: the routes' own 422s carry a sentence as ``detail``,
-where the schema declares FastAPI's list of validation errors.)
+requests reach the code behind the 404. Each answer must be no 5xx, of a status the
+operation documents, of the declared content type, and of the documented shape (errors
+included: a sentence or FastAPI's list of validation errors, see api.errors).
 
 The requests go through Starlette's test client and each answer is judged by
 ``case.validate_response``: schemathesis' own ASGI transport builds ``urllib3`` responses, and
@@ -37,6 +37,8 @@ from schemathesis import BaseSchema, GenerationMode
 from schemathesis.checks import (
     content_type_conformance,
     not_a_server_error,
+    response_schema_conformance,
+    status_code_conformance,
 )
 from schemathesis.core.failures import FailureGroup
 from schemathesis.core.result import Ok
@@ -152,6 +154,8 @@ MODES = (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
 CHECKS = [
     not_a_server_error,
     content_type_conformance,
+    status_code_conformance,
+    response_schema_conformance,
 ]
 FUZZ = settings(
     max_examples=10,

@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request, status
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
 
+from api.errors import document_errors
 from api.routes import (
     alert_stream,
     alerts,
@@ -86,6 +87,7 @@ def create_app(
     app.include_router(registry_admin.router, prefix="/v1")
     app.include_router(users.router, prefix="/v1")
     mount_page(app)
+    document_errors(app)
     return app
 
 

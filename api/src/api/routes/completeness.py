@@ -8,11 +8,12 @@ from pydantic import BaseModel, Field
 
 from api.completeness import gateway_days
 from api.deps import InfluxDep, RegistryDep
+from api.errors import STORE_UNAVAILABLE
 from api.queries import check_days, epoch_ms
 from api.security import CurrentPrincipal, visible_gateway
 from standards.windows import local_date
 
-router = APIRouter(tags=["readings"])
+router = APIRouter(tags=["readings"], responses=STORE_UNAVAILABLE)
 
 MAX_DAYS = 92  # a quarter; each day is 24 hourly counts per device and metric
 

@@ -4,8 +4,9 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from api.deps import InfluxDep
+from api.errors import STORE_UNAVAILABLE
 
-router = APIRouter(tags=["health"])
+router = APIRouter(tags=["health"], responses=STORE_UNAVAILABLE)
 
 
 class Health(BaseModel):

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from pydantic import AwareDatetime, BaseModel
 
 from api.deps import InfluxDep, PageBefore, RegistryDep, RowId, SettingsDep
+from api.errors import STORE_UNAVAILABLE
 from api.gateway_health import GatewayHealth, GatewayState, SpoolReport, read_health
 from api.security import allow
 from api.security.principal import Principal
@@ -148,7 +149,7 @@ class DeadLetterList(BaseModel):
     next_before: int | None
 
 
-@router.get("/gateway-health", responses=_RESPONSES)
+@router.get("/gateway-health", responses={**_RESPONSES, **STORE_UNAVAILABLE})
 def list_gateway_health(
     _principal: BureauReader,
     registry: RegistryDep,
@@ -169,7 +170,7 @@ def list_gateway_health(
 
 @router.get(
     "/gateways/{gateway_id}/health",
-    responses={**_RESPONSES, 404: {"description": "no such gateway"}},
+    responses={**_RESPONSES, 404: {"description": "no such gateway"}, **STORE_UNAVAILABLE},
 )
 def gateway_health(
     gateway_id: str,

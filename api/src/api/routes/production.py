@@ -102,7 +102,10 @@ def _unprocessable(message: str) -> HTTPException:
 
 @router.post(
     "/enterprises/{enterprise_id}/production",
-    responses={**_RESPONSES, 201: {"description": "the first figure of its period"}},
+    responses={
+        **_RESPONSES,
+        201: {"description": "the first figure of its period", "model": SubmissionOut},
+    },
 )
 def submit_production(  # noqa: PLR0913 - the route's request parts and stores
     *,

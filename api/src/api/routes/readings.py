@@ -7,12 +7,13 @@ from fastapi import APIRouter, Query
 from pydantic import AwareDatetime, BaseModel, Field
 
 from api.deps import InfluxDep, RegistryDep, SettingsDep
+from api.errors import STORE_UNAVAILABLE
 from api.queries import checked_window, known_metric, utc
 from api.security import CurrentPrincipal, visible_site
 from store.readings import site_series
 from telemetry import CATALOG, Quality
 
-router = APIRouter(tags=["readings"])
+router = APIRouter(tags=["readings"], responses=STORE_UNAVAILABLE)
 
 _DEFAULT_WINDOW = timedelta(hours=24)
 

@@ -16,6 +16,7 @@ from api.compliance import (
 )
 from api.deps import InfluxDep, RegistryDep
 from api.energy_report import energy_rows, energy_summary, recorded_target
+from api.errors import STORE_UNAVAILABLE
 from api.exports import ReportFormat, download
 from api.queries import epoch_ms
 from api.security import CurrentPrincipal, visible_enterprise, visible_site
@@ -23,7 +24,7 @@ from api.sql_stores import ProductionDep, RuleResultsDep
 from standards import NoLimitError
 from standards.windows import local_date, year_bounds
 
-router = APIRouter(prefix="/reports", tags=["reports"])
+router = APIRouter(prefix="/reports", tags=["reports"], responses=STORE_UNAVAILABLE)
 
 _FILES: dict[int | str, dict[str, Any]] = {
     200: {

@@ -8,6 +8,7 @@ from pydantic import AwareDatetime, BaseModel, Field
 
 from api.air import AQI_METRICS, SiteWindow, local_days, site_days
 from api.deps import InfluxDep, RegistryDep, SettingsDep
+from api.errors import STORE_UNAVAILABLE
 from api.queries import checked_window, epoch_ms, known_metric, utc
 from api.security import CurrentPrincipal, visible_site
 from api.series import Aggregate, Resolution, aligned_window, resolution_series
@@ -15,7 +16,7 @@ from standards.windows import local_datetime
 from store.series import latest_values
 from telemetry import CATALOG
 
-router = APIRouter(tags=["readings"])
+router = APIRouter(tags=["readings"], responses=STORE_UNAVAILABLE)
 
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {
     401: {"description": "not signed in"},
