@@ -13,12 +13,13 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from api.deps import InfluxDep, RegistryDep, SettingsDep
+from api.errors import STORE_UNAVAILABLE
 from api.queries import epoch_ms, utc
 from api.security import CurrentPrincipal, visible_gateway, visible_site
 from store.devices import DeviceSeen, Scope, devices_seen
 from telemetry import CATALOG
 
-router = APIRouter(tags=["registry"])
+router = APIRouter(tags=["registry"], responses=STORE_UNAVAILABLE)
 
 _RESPONSES: dict[int | str, dict[str, str]] = {
     401: {"description": "not signed in"},
